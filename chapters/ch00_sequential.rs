@@ -1,0 +1,42 @@
+//! # Chapter 0: one image at a time
+//!
+//! **The idea.** The baseline every other chapter is measured against: a plain loop that
+//! downloads an image, makes its thumbnails, stores them, and only then moves on to the
+//! next image. Nothing overlaps, so the wall time is the sum of every step of every image.
+//!
+//! **Python counterpart.** The course's first version: a `for` loop over the URLs calling
+//! `download_image`, then `perform_resizing`, then saving.
+//!
+//! **Run it.**
+//!
+//! ```text
+//! cargo run --release --bin ch00-sequential
+//! cargo run --release --bin ch00-sequential -- --workload io --trace out/ch00.json
+//! ```
+//!
+//! **What to look for.** In the summary, `overlap` is at most 1: one thing at a time. On the
+//! `io` workload almost all of the wall time is spent waiting: 48 images with 50 ms of
+//! latency before each download and each of the three uploads take at least
+//! 48 x 4 x 50 ms, about 10 s, while the CPU sits idle. The timeline has one lane, `main`,
+//! with download, resize and upload one after another. Every later chapter makes that
+//! lane into many.
+
+use std::process::ExitCode;
+
+use workbench::cli::{self, NoFlags};
+use workbench::job::{Job, Outcome};
+
+// ANCHOR: sequential
+/// The whole pattern: one loop, each image finished before the next one starts.
+fn thumbnail_all(job: &Job) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for image in job.images() {
+        outcomes.push(job.process(image));
+    }
+    outcomes
+}
+// ANCHOR_END: sequential
+
+fn main() -> ExitCode {
+    cli::run("ch00-sequential", |job, _: &NoFlags| thumbnail_all(job))
+}

@@ -1,0 +1,93 @@
+//! The chapter list, the `[[bin]]` entries and the files in `chapters/` agree: a chapter
+//! cannot be added to one and forgotten in another (and so skip the conformance test).
+
+use std::collections::BTreeSet;
+use std::fs;
+
+use workbench::chapters;
+
+/// The names of the `[[bin]]` targets in Cargo.toml whose path is in `chapters/`.
+fn chapter_bins() -> BTreeSet<(String, String)> {
+    let manifest = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let mut bins = BTreeSet::new();
+    for block in manifest.split("[[bin]]").skip(1) {
+        let value = |key: &str| {
+            block.lines().find_map(|line| {
+                line.trim()
+                    .strip_prefix(key)?
+                    .trim()
+                    .strip_prefix('=')?
+                    .trim()
+                    .strip_prefix('"')?
+                    .split('"')
+                    .next()
+                    .map(String::from)
+            })
+        };
+        if let (Some(name), Some(path)) = (value("name"), value("path"))
+            && path.starts_with("chapters/")
+        {
+            bins.insert((name, path));
+        }
+    }
+    bins
+}
+
+#[test]
+fn every_chapter_is_listed_built_and_has_a_file() {
+    let listed: BTreeSet<String> = chapters::ALL.iter().map(|c| c.name.to_string()).collect();
+    let bins = chapter_bins();
+    let bin_names: BTreeSet<String> = bins.iter().map(|(name, _)| name.clone()).collect();
+    assert_eq!(
+        listed, bin_names,
+        "chapters::ALL and the [[bin]] entries differ"
+    );
+
+    let files: BTreeSet<String> = fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/chapters"))
+        .unwrap()
+        .map(|e| format!("chapters/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|path| path.ends_with(".rs"))
+        .collect();
+    let bin_paths: BTreeSet<String> = bins.into_iter().map(|(_, path)| path).collect();
+    assert_eq!(
+        files, bin_paths,
+        "a file in chapters/ has no [[bin]], or a [[bin]] has no file"
+    );
+
+    for chapter in chapters::ALL {
+        assert!(
+            chapters::binary_path(chapter.name).unwrap().exists(),
+            "{} is not built",
+            chapter.name
+        );
+    }
+}
+
+#[test]
+fn chapters_are_in_order_and_each_file_opens_with_its_lesson() {
+    for (number, chapter) in chapters::ALL.iter().enumerate() {
+        assert!(
+            chapter.name.starts_with(&format!("ch{number:02}-")),
+            "{} is out of order",
+            chapter.name
+        );
+        let file = format!(
+            "{}/chapters/{}.rs",
+            env!("CARGO_MANIFEST_DIR"),
+            chapter.name.replace('-', "_")
+        );
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("//! # Chapter"),
+            "{file} must open with its lesson header"
+        );
+        for section in [
+            "**The idea.**",
+            "**Python counterpart.**",
+            "**Run it.**",
+            "**What to look for.**",
+        ] {
+            assert!(text.contains(section), "{file} lacks {section}");
+        }
+    }
+}
