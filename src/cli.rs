@@ -25,6 +25,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::corpus::{self, CorpusSpec};
 use crate::job::{Failure, ImageError, Job, JobSpec, Outcome, Sizes, Summary};
 use crate::kernel::DEFAULT_MAX_PIXELS;
+use crate::s3::S3Flags;
 use crate::server::{RunningStore, StoreConfig};
 use crate::store::{HttpClient, HttpConfig, Output, SetupError, Source};
 use crate::trace::{Trace, now_us};
@@ -80,6 +81,10 @@ pub struct Common {
     /// The embedded store's knobs, used when it serves the corpus.
     #[command(flatten)]
     pub store: StoreFlags,
+
+    /// Credentials and endpoint for `s3://` sources and outputs.
+    #[command(flatten)]
+    pub s3: S3Flags,
 }
 
 /// The embedded store's knobs, and the corpus it serves.
@@ -252,10 +257,14 @@ pub struct Setup {
 /// starting the embedded store when no `--source` is given.
 pub fn setup(chapter: &str, common: &Common) -> Result<Setup, SetupError> {
     let out_folder = || Output::Folder(Path::new("out").join(chapter));
-    let chosen_output = common.out.as_deref().map(Output::parse);
+    let chosen_output = common
+        .out
+        .as_deref()
+        .map(|out| Output::parse(out, &common.s3))
+        .transpose()?;
     if let Some(source) = &common.source {
         return Ok(Setup {
-            source: Source::parse(source)?,
+            source: Source::parse(source, &common.s3)?,
             output: chosen_output.unwrap_or_else(out_folder),
             store: None,
         });

@@ -4,19 +4,21 @@
 //! time is spent *decoding* the source images. How long a JPEG takes to decode depends
 //! on its entropy, not only on its pixel count: the decoder Huffman-decodes every
 //! non-zero coefficient of every 8x8 block, so a flat or gently shaded image, whose
-//! blocks are almost all zeros, decodes several times faster than a photo of the same
-//! size. A corpus of flat test cards would make every chapter look faster than it is,
-//! and would shift the balance between CPU work and waiting that the chapters are about.
+//! blocks are almost all zeros, decodes much faster than a photo of the same size (a
+//! smooth 1920x1280 gradient decodes about three times faster than an image of this
+//! corpus). A corpus of flat test cards would make every chapter look faster than it
+//! is, and would shift the balance between CPU work and waiting that the chapters are
+//! about.
 //!
 //! So the images here imitate what a camera produces, in layers:
 //!
-//! 1. **Smooth colour fields**: a sky-like vertical gradient, with large random blobs of
-//!    colour blended in (value noise on a coarse grid), like light falling on a scene.
-//! 2. **Texture**: the same kind of noise on finer grids, in brightness only, like
-//!    foliage, fabric or gravel.
-//! 3. **Shapes**: ellipses and rectangles, turned at random angles, shaded from one
-//!    side to the other, some with crisp edges (objects in focus) and some with wide soft
-//!    edges (out of focus).
+//! 1. **Light**: a sky-like vertical gradient, with large random blobs of colour
+//!    blended in (value noise on a coarse grid), like light falling on a scene.
+//! 2. **Shapes**: ellipses and rectangles, turned at random angles, shaded from one
+//!    side to the other, some with crisp edges (objects in focus) and some with wide
+//!    soft edges (out of focus).
+//! 3. **Texture**: the same kind of noise on finer grids, in brightness only, over
+//!    everything, like foliage, fabric or gravel.
 //! 4. **Vignette and grain**: corners a little darker, and per-pixel sensor noise. The
 //!    grain is what makes the JPEG size realistic: a 1920x1280 JPEG at quality 90 comes
 //!    out near 500 KB, as a real photo of that size does.
@@ -237,13 +239,8 @@ pub fn image_bytes(spec: &CorpusSpec, index: usize) -> Result<Vec<u8>, CorpusErr
     let mut rng = SplitMix64::for_image(spec.seed, index);
     // `check` has made sure both sides fit comfortably in usize.
     let (width, height) = (spec.width as usize, spec.height as usize);
-    let t0 = std::time::Instant::now();
-    let canvas = paint(width, height, &mut rng);
-    eprintln!("paint {:?}", t0.elapsed());
     let has_alpha = kind == Kind::PngRgba;
-    let t0 = std::time::Instant::now();
-    let pixels = develop(&canvas, has_alpha, &mut rng);
-    eprintln!("develop {:?}", t0.elapsed());
+    let pixels = render(width, height, has_alpha, &mut rng);
 
     let encode_error = |cause| CorpusError::Encode {
         name: file_name(spec, index),
@@ -288,9 +285,10 @@ pub fn file_name(spec: &CorpusSpec, index: usize) -> String {
 /// The JPEG quality of the corpus: what a camera or a photo site typically saves at.
 const JPEG_QUALITY: u8 = 90;
 
-/// The largest image the generator agrees to draw. Drawing holds the picture as floats
-/// (12 bytes a pixel), so this bounds memory at about 800 MB per thread; it is well
-/// above any size the workbench uses.
+/// The largest image the generator agrees to draw (an 8192x8192 square). Each thread
+/// holds one image's pixels (up to 4 bytes a pixel) and its encoded file, so this
+/// bounds memory at a few hundred MB per thread; it is well above any size the
+/// workbench uses, and turns a mistyped size into an error instead of an abort.
 const MAX_PIXELS: u64 = 64 * 1024 * 1024;
 
 /// The name of the marker file that [`cached`] writes once a corpus is complete.
@@ -351,7 +349,7 @@ fn kind_of(spec: &CorpusSpec, index: usize) -> Kind {
     let first_png = spec.count.saturating_sub(spec.png);
     if index < first_png {
         Kind::Jpeg
-    } else if (index - first_png) % 2 == 0 {
+    } else if (index - first_png).is_multiple_of(2) {
         Kind::PngRgba
     } else {
         Kind::PngRgb
@@ -471,124 +469,254 @@ fn scramble(mut z: u64) -> u64 {
 // ---------------------------------------------------------------------------------------
 
 /// How strong the per-pixel grain is, in levels of 0..255, before each image's random
-/// variation of ±20 %. Tuned so that a 1920x1280 JPEG at quality 90 is about 500 KB:
-/// grain is the main knob of the file size (and so of the decode cost).
-const GRAIN: f32 = 5.0;
+/// variation of ±20 %. Grain is the main knob of the file size (and so of the decode
+/// cost). Tuned so that a 1920x1280 JPEG at quality 90 is about 500 KB: the 44 JPEGs of
+/// the default corpus measure 412 to 567 KB, median 500 KB.
+const GRAIN: f32 = 7.5;
 
 /// How strong the fine texture (6-pixel cells) is, in levels of 0..255.
 const FINE_TEXTURE: f32 = 6.0;
 
-/// A picture being drawn: linear RGB values in `0.0..=255.0`, row by row.
+/// Draws one picture and returns its pixels as bytes, row by row: RGB, or RGBA with
+/// `alpha`.
 ///
-/// Drawing in floats lets the layers add up without rounding at every step; the
-/// picture is rounded to bytes once, at the end, in [`develop`].
-struct Canvas {
-    width: usize,
-    height: usize,
-    pixels: Vec<[f32; 3]>,
+/// First every random choice is made, in a fixed order, into a [`Scene`]; then the
+/// picture is drawn one row at a time. Drawing by rows keeps the working data (one row
+/// of floats, about 23 KB at 1920 wide) in the processor's cache, where a whole picture
+/// of floats (30 MB) would not fit, and gives the same result as drawing layer by layer
+/// over the whole picture.
+fn render(width: usize, height: usize, alpha: bool, rng: &mut SplitMix64) -> Vec<u8> {
+    let mut scene = Scene::random(width, height, rng);
+    let channels = if alpha { 4 } else { 3 };
+    let mut bytes = vec![0u8; width * height * channels];
+    let mut colour_row = vec![[0.0f32; 3]; width];
+    let mut texture_row = vec![[0.0f32; 1]; width];
+
+    for (y, out) in bytes.chunks_exact_mut(width * channels).enumerate() {
+        scene.background_row(y, height, &mut colour_row);
+        for field in &mut scene.colour_fields {
+            field.add_row(y, &mut colour_row);
+        }
+        for shape in &scene.shapes {
+            shape.paint_row(y, &mut colour_row);
+        }
+        // Texture goes on last, over the shapes as well: real objects have surfaces.
+        texture_row.fill([0.0]);
+        for field in &mut scene.texture_fields {
+            field.add_row(y, &mut texture_row);
+        }
+        scene.develop_row(y, &colour_row, &texture_row, alpha, out, rng);
+    }
+    bytes
 }
 
-/// Draws the scene: background, colour blobs, texture and shapes.
-///
-/// The order of the random draws is fixed (a plain sequence of calls on one
-/// generator), which is what makes the result repeatable.
-fn paint(width: usize, height: usize, rng: &mut SplitMix64) -> Canvas {
-    let t0 = std::time::Instant::now();
-    // A palette around one base hue, as a real scene tends to have.
-    let hue = rng.unit();
-    let top = hsv(
-        hue + rng.range(-0.08, 0.08),
-        rng.range(0.15, 0.55),
-        rng.range(0.6, 0.95),
-    );
-    let bottom = hsv(
-        hue + rng.range(-0.3, 0.3),
-        rng.range(0.25, 0.75),
-        rng.range(0.2, 0.6),
-    );
-    let tilt = rng.range(-0.3, 0.3);
+/// Everything random about one picture except its grain, decided before drawing.
+struct Scene {
+    /// The colours at the top and the bottom of the background gradient.
+    top: [f32; 3],
+    bottom: [f32; 3],
+    /// How much the gradient leans: the horizon is not always level.
+    tilt: f32,
+    /// Large, smooth blobs of colour: "the lighting".
+    colour_fields: Vec<ValueNoise<3>>,
+    /// Finer brightness-only noise: "the material".
+    texture_fields: Vec<ValueNoise<1>>,
+    /// Drawn in order, later ones over earlier ones.
+    shapes: Vec<Shape>,
+    /// How much darker the corners are than the centre (0 = not at all).
+    vignette: f32,
+    /// The strength of the brightness grain, and of the (weaker) colour grain.
+    grain: f32,
+    colour_grain: f32,
+    /// For pictures with alpha: where the opaque oval ends (in half-widths and
+    /// half-heights from the centre), and how wide its fading edge is.
+    oval_edge: f32,
+    oval_softness: f32,
+    /// The squared distance from the centre of each column and each row, in
+    /// half-widths and half-heights, for the vignette and the oval.
+    across: Vec<f32>,
+    down: Vec<f32>,
+}
 
-    // 1. The background: a vertical gradient, tilted a little.
-    let mut pixels = Vec::with_capacity(width * height);
-    for y in 0..height {
+impl Scene {
+    /// Makes every choice for a `width` x `height` picture, in a fixed order.
+    fn random(width: usize, height: usize, rng: &mut SplitMix64) -> Self {
+        // A palette around one base hue, as a real scene tends to have.
+        let hue = rng.unit();
+        let top = hsv(
+            hue + rng.range(-0.08, 0.08),
+            rng.range(0.15, 0.55),
+            rng.range(0.6, 0.95),
+        );
+        let bottom = hsv(
+            hue + rng.range(-0.3, 0.3),
+            rng.range(0.25, 0.75),
+            rng.range(0.2, 0.6),
+        );
+        let tilt = rng.range(-0.3, 0.3);
+
+        // Cell sizes are relative to the picture for the colour fields (lighting scales
+        // with the scene), and in pixels for the texture (a material's grain looks the
+        // same at any picture size).
+        let short_side = width.min(height) as f32;
+        let colour_fields = vec![
+            ValueNoise::random(width, height, short_side / 3.0, 45.0, rng),
+            ValueNoise::random(width, height, short_side / 12.0, 20.0, rng),
+        ];
+        let texture_fields = vec![
+            ValueNoise::random(width, height, 24.0, 10.0, rng),
+            ValueNoise::random(width, height, 6.0, FINE_TEXTURE, rng),
+        ];
+
+        let shape_count = 10 + rng.below(15);
+        let shapes = (0..shape_count)
+            .map(|_| Shape::random(width, height, hue, rng))
+            .collect();
+
+        let grain = GRAIN * rng.range(0.8, 1.2);
+        Self {
+            top,
+            bottom,
+            tilt,
+            colour_fields,
+            texture_fields,
+            shapes,
+            vignette: rng.range(0.15, 0.4),
+            grain,
+            // Colour noise is weaker than brightness noise, as in a real sensor's output.
+            colour_grain: grain * 0.4,
+            oval_edge: rng.range(0.85, 0.98),
+            oval_softness: rng.range(0.1, 0.25),
+            across: centred_squares(width),
+            down: centred_squares(height),
+        }
+    }
+
+    /// Fills `row` with row `y` of the background gradient.
+    fn background_row(&self, y: usize, height: usize, row: &mut [[f32; 3]]) {
         let down = (y as f32 + 0.5) / height as f32;
-        for x in 0..width {
-            let across = (x as f32 + 0.5) / width as f32 - 0.5;
-            let t = (down + tilt * across).clamp(0.0, 1.0);
-            pixels.push(mix(top, bottom, t));
+        let width = row.len() as f32;
+        for (x, pixel) in row.iter_mut().enumerate() {
+            let across = (x as f32 + 0.5) / width - 0.5;
+            *pixel = mix(
+                self.top,
+                self.bottom,
+                (down + self.tilt * across).clamp(0.0, 1.0),
+            );
         }
     }
-    let mut canvas = Canvas {
-        width,
-        height,
-        pixels,
-    };
 
-    // 2. Smooth colour fields and texture, from coarse to fine. Cell sizes are relative
-    //    to the image for the coarse fields (they are "the lighting"), and in pixels for
-    //    the fine ones (they are "the material", the same at any image size).
-    let short_side = width.min(height) as f32;
-    add_value_noise(&mut canvas, rng, short_side / 3.0, 45.0, true);
-    add_value_noise(&mut canvas, rng, short_side / 12.0, 20.0, true);
-    add_value_noise(&mut canvas, rng, 24.0, 10.0, false);
-    add_value_noise(&mut canvas, rng, 6.0, FINE_TEXTURE, false);
-
-    eprintln!("  bg+noise {:?}", t0.elapsed());
-    // 3. Shapes, some crisp and some blurred.
-    let shapes = 10 + rng.below(15);
-    for _ in 0..shapes {
-        let shape = Shape::random(width as f32, height as f32, hue, rng);
-        paint_shape(&mut canvas, &shape);
+    /// Turns row `y` into bytes, as a camera develops its sensor data: adds the texture,
+    /// darkens towards the corners (vignette), adds grain, and rounds to 8 bits. With
+    /// `alpha`, a fourth channel cuts the picture out as a soft-edged oval, transparent
+    /// in the corners, as a product photo or a sticker might be.
+    ///
+    /// The grain is drawn here, pixel by pixel in row order, from the same generator as
+    /// the scene: still one fixed sequence of draws.
+    fn develop_row(
+        &self,
+        y: usize,
+        colour: &[[f32; 3]],
+        texture: &[[f32; 1]],
+        alpha: bool,
+        out: &mut [u8],
+        rng: &mut SplitMix64,
+    ) {
+        let channels = if alpha { 4 } else { 3 };
+        let dy2 = self.down[y];
+        let pixels = colour.iter().zip(texture).zip(&self.across);
+        for (((pixel, &[texture]), &dx2), bytes) in pixels.zip(out.chunks_exact_mut(channels)) {
+            let distance_squared = dx2 + dy2;
+            let light = 1.0 - self.vignette * distance_squared * 0.5;
+            // Grain from one 64-bit draw: the sum of two 16-bit numbers is a triangular
+            // (roughly bell-shaped) brightness noise; two more give the colour noise.
+            let bits = rng.next_u64();
+            let part = |shift: u32| ((bits >> shift) & 0xFFFF) as i32 as f32 / 65535.0;
+            let luma = texture + (part(0) + part(16) - 1.0) * self.grain;
+            let red_shift = (part(32) - 0.5) * 2.0 * self.colour_grain;
+            let blue_shift = (part(48) - 0.5) * 2.0 * self.colour_grain;
+            bytes[0] = to_byte(pixel[0] * light + luma + red_shift);
+            bytes[1] = to_byte(pixel[1] * light + luma - 0.5 * (red_shift + blue_shift));
+            bytes[2] = to_byte(pixel[2] * light + luma + blue_shift);
+            if alpha {
+                let distance = distance_squared.sqrt();
+                let inside = (self.oval_edge - distance) / self.oval_softness + 0.5;
+                bytes[3] = to_byte(255.0 * smoothstep(inside.clamp(0.0, 1.0)));
+            }
+        }
     }
-    canvas
 }
 
-/// Adds value noise: random values on a grid of `cell`-pixel squares, blended smoothly
-/// between the grid points, scaled to `±amplitude`. With `colour`, each channel gets
-/// its own values (coloured blobs); without, one value for all three (brightness only).
-///
-/// This is the cheap cousin of Perlin noise. It costs two table look-ups and a few
-/// multiplications per pixel: the blend weights of each column are computed once, and
-/// the grid is blended down to one row of values per image row before the row is drawn.
-fn add_value_noise(
-    canvas: &mut Canvas,
-    rng: &mut SplitMix64,
-    cell: f32,
-    amplitude: f32,
-    colour: bool,
-) {
-    let cell = cell.max(1.0);
-    // One grid point at each cell corner, plus one so the last cell has a right edge.
-    let columns = (canvas.width as f32 / cell) as usize + 2;
-    let rows = (canvas.height as f32 / cell) as usize + 2;
-    let grid: Vec<[f32; 3]> = (0..columns * rows)
-        .map(|_| {
-            if colour {
-                [
-                    rng.range(-amplitude, amplitude),
-                    rng.range(-amplitude, amplitude),
-                    rng.range(-amplitude, amplitude),
-                ]
-            } else {
-                let v = rng.range(-amplitude, amplitude);
-                [v, v, v]
-            }
+/// For each of `n` pixels along a side, the square of its distance from the middle,
+/// where the middle is 0 and either edge is 1.
+fn centred_squares(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let d = (i as f32 + 0.5) / n as f32 * 2.0 - 1.0;
+            d * d
         })
-        .collect();
+        .collect()
+}
 
-    // For each pixel column: the grid column to its left, and how far towards the next.
-    let column_blend: Vec<(usize, f32)> = (0..canvas.width)
-        .map(|x| split(x as f32 / cell, columns))
-        .collect();
+/// Value noise: random values on a grid of square cells, blended smoothly between the
+/// grid points. `N` is the number of channels: 3 for coloured blobs, 1 for brightness.
+///
+/// This is the cheap cousin of Perlin noise. Per pixel it costs one blend of two
+/// values: the blend weights of each column are computed once, and for each image row
+/// the grid is first blended down to one row of values.
+struct ValueNoise<const N: usize> {
+    /// The side of a cell, in pixels.
+    cell: f32,
+    /// Grid points per grid row, and grid rows.
+    columns: usize,
+    rows: usize,
+    /// The random values at the grid points, row by row.
+    grid: Vec<[f32; N]>,
+    /// For each pixel column: the grid column to its left, and the weight of the next.
+    column_blend: Vec<(usize, f32)>,
+    /// Scratch space: the grid blended to the current image row.
+    row_values: Vec<[f32; N]>,
+}
 
-    let mut row_values = vec![[0.0f32; 3]; columns];
-    for (y, row) in canvas.pixels.chunks_exact_mut(canvas.width).enumerate() {
-        let (j, ty) = split(y as f32 / cell, rows);
-        for (i, value) in row_values.iter_mut().enumerate() {
-            *value = mix(grid[j * columns + i], grid[(j + 1) * columns + i], ty);
+impl<const N: usize> ValueNoise<N> {
+    /// A field for a `width` x `height` picture, with `cell`-pixel cells and values in
+    /// `±amplitude`.
+    fn random(
+        width: usize,
+        height: usize,
+        cell: f32,
+        amplitude: f32,
+        rng: &mut SplitMix64,
+    ) -> Self {
+        let cell = cell.max(1.0);
+        // One grid point at each cell corner, plus one so the last cell has a far edge.
+        let columns = (width as f32 / cell) as usize + 2;
+        let rows = (height as f32 / cell) as usize + 2;
+        let grid = (0..columns * rows)
+            .map(|_| std::array::from_fn(|_| rng.range(-amplitude, amplitude)))
+            .collect();
+        let column_blend = (0..width)
+            .map(|x| split(x as f32 / cell, columns))
+            .collect();
+        Self {
+            cell,
+            columns,
+            rows,
+            grid,
+            column_blend,
+            row_values: vec![[0.0; N]; columns],
         }
-        for (pixel, &(i, tx)) in row.iter_mut().zip(&column_blend) {
-            let noise = mix(row_values[i], row_values[i + 1], tx);
+    }
+
+    /// Adds row `y` of the field to `row`.
+    fn add_row(&mut self, y: usize, row: &mut [[f32; N]]) {
+        let (j, ty) = split(y as f32 / self.cell, self.rows);
+        let (upper, lower) = (j * self.columns, (j + 1) * self.columns);
+        for (i, value) in self.row_values.iter_mut().enumerate() {
+            *value = mix(self.grid[upper + i], self.grid[lower + i], ty);
+        }
+        for (pixel, &(i, tx)) in row.iter_mut().zip(&self.column_blend) {
+            let noise = mix(self.row_values[i], self.row_values[i + 1], tx);
             for (channel, n) in pixel.iter_mut().zip(noise) {
                 *channel += n;
             }
@@ -619,8 +747,8 @@ struct Shape {
     half: (f32, f32),
     /// The shape's rotation, as `(cos, sin)`.
     turn: (f32, f32),
-    /// The direction of the light, in the shape's own axes: the shading runs from
-    /// `lit` on this side to `shaded` on the other.
+    /// The direction of the light, in the shape's own axes, divided by the shape's
+    /// size: the shading runs from `lit` on this side to `shaded` on the other.
     light: (f32, f32),
     lit: [f32; 3],
     shaded: [f32; 3],
@@ -633,16 +761,16 @@ struct Shape {
 
 impl Shape {
     /// A random shape somewhere in a `width` x `height` image, in colours near `hue`.
-    fn random(width: f32, height: f32, hue: f32, rng: &mut SplitMix64) -> Self {
-        let short_side = width.min(height);
+    fn random(width: usize, height: usize, hue: f32, rng: &mut SplitMix64) -> Self {
+        let (w, h) = (width as f32, height as f32);
         let outline = if rng.below(3) == 0 {
             Outline::Rectangle
         } else {
             Outline::Ellipse
         };
-        let size = short_side * rng.range(0.03, 0.3);
+        let size = w.min(h) * rng.range(0.03, 0.3);
         let half = (size, size * rng.range(0.4, 1.6));
-        let centre = (rng.range(0.0, width), rng.range(0.0, height));
+        let centre = (rng.range(0.0, w), rng.range(0.0, h));
         let turn = rng.direction();
         let light = rng.direction();
         let shape_hue = if rng.below(2) == 0 {
@@ -664,120 +792,116 @@ impl Shape {
         } else {
             rng.range(0.8, 2.5)
         };
+        let long = half.0.max(half.1);
         Self {
             outline,
             centre,
             half,
             turn,
-            light,
+            light: (light.0 / long, light.1 / long),
             lit,
             shaded,
             opacity,
             softness,
         }
     }
-}
 
-/// Blends `shape` onto the canvas, visiting only the pixels in its bounding square.
-fn paint_shape(canvas: &mut Canvas, shape: &Shape) {
-    let (cx, cy) = shape.centre;
-    let (half_u, half_v) = shape.half;
-    let (cos, sin) = shape.turn;
-    let reach = half_u.max(half_v) + shape.softness;
-    // `as usize` turns a negative float into 0 and clips nothing else: `min` does that.
-    let x_start = (cx - reach).floor().max(0.0) as usize;
-    let x_end = ((cx + reach).ceil().max(0.0) as usize).min(canvas.width);
-    let y_start = (cy - reach).floor().max(0.0) as usize;
-    let y_end = ((cy + reach).ceil().max(0.0) as usize).min(canvas.height);
+    /// Roughly how far outside the outline the point `(u, v)` (in the shape's own axes)
+    /// is, in pixels; negative inside. For an ellipse this is exact on the short axis
+    /// and close enough elsewhere for a soft edge.
+    fn outside(&self, u: f32, v: f32) -> f32 {
+        let (half_u, half_v) = self.half;
+        match self.outline {
+            Outline::Ellipse => {
+                let (a, b) = (u / half_u, v / half_v);
+                ((a * a + b * b).sqrt() - 1.0) * half_u.min(half_v)
+            }
+            Outline::Rectangle => (u.abs() - half_u).max(v.abs() - half_v),
+        }
+    }
 
-    for y in y_start..y_end {
+    /// Where image row `y` crosses the shape, soft edge included: the range of `dx`
+    /// (horizontal distance from the centre) where [`Shape::outside`] is below half the
+    /// softness, which is where the shape covers anything at all. `None` if the row
+    /// misses the shape.
+    ///
+    /// Visiting only these pixels, instead of every pixel of a bounding square, makes
+    /// drawing a turned, elongated shape several times cheaper.
+    fn row_span(&self, y: usize) -> Option<(f32, f32)> {
+        let dy = y as f32 + 0.5 - self.centre.1;
+        let (cos, sin) = self.turn;
+        let (half_u, half_v) = self.half;
+        let margin = self.softness * 0.5;
+        let (low, high) = match self.outline {
+            Outline::Ellipse => {
+                // In the shape's axes, u = dx cos + dy sin and v = dy cos - dx sin, and the
+                // soft edge ends where (u/a)² + (v/b)² = reach², a quadratic in dx:
+                // qa dx² + qb dx + qc = 0.
+                let reach = 1.0 + margin / half_u.min(half_v);
+                let (ia, ib) = (1.0 / (half_u * half_u), 1.0 / (half_v * half_v));
+                let qa = cos * cos * ia + sin * sin * ib;
+                let qb = 2.0 * dy * cos * sin * (ia - ib);
+                let qc = dy * dy * (sin * sin * ia + cos * cos * ib) - reach * reach;
+                let discriminant = qb * qb - 4.0 * qa * qc;
+                if discriminant <= 0.0 {
+                    return None;
+                }
+                let root = discriminant.sqrt();
+                ((-qb - root) / (2.0 * qa), (-qb + root) / (2.0 * qa))
+            }
+            Outline::Rectangle => {
+                // A rectangle is where two bands cross: |u| < a and |v| < b (each grown
+                // by the margin). Along the row, each band is an interval of dx.
+                let (u_low, u_high) = band(cos, dy * sin, half_u + margin)?;
+                let (v_low, v_high) = band(-sin, dy * cos, half_v + margin)?;
+                (u_low.max(v_low), u_high.min(v_high))
+            }
+        };
+        (low < high).then_some((low, high))
+    }
+
+    /// Blends the shape's part of image row `y` onto `row`.
+    fn paint_row(&self, y: usize, row: &mut [[f32; 3]]) {
+        let Some((low, high)) = self.row_span(y) else {
+            return;
+        };
+        let (cx, cy) = self.centre;
+        // Pixel x has its centre at x + 0.5. Round outwards (the cover test below is
+        // the exact one); `as usize` turns negative numbers into 0, `min` clips the end.
+        let start = (cx + low - 0.5).floor().max(0.0) as usize;
+        let end = ((cx + high + 0.5).ceil().max(0.0) as usize).min(row.len());
+        let (cos, sin) = self.turn;
         let dy = y as f32 + 0.5 - cy;
-        let row = &mut canvas.pixels[y * canvas.width..(y + 1) * canvas.width];
-        for (x, pixel) in row.iter_mut().enumerate().take(x_end).skip(x_start) {
+        let inverse_softness = 1.0 / self.softness;
+        for (x, pixel) in row.iter_mut().enumerate().take(end).skip(start) {
             let dx = x as f32 + 0.5 - cx;
             // The pixel in the shape's own axes.
             let u = dx * cos + dy * sin;
             let v = dy * cos - dx * sin;
-            // Roughly how far outside the outline the pixel is, in pixels (negative
-            // inside). For an ellipse this is exact on the short axis and close enough
-            // elsewhere for a soft edge.
-            let outside = match shape.outline {
-                Outline::Ellipse => {
-                    let (a, b) = (u / half_u, v / half_v);
-                    ((a * a + b * b).sqrt() - 1.0) * half_u.min(half_v)
-                }
-                Outline::Rectangle => (u.abs() - half_u).max(v.abs() - half_v),
-            };
-            let cover = smoothstep((0.5 - outside / shape.softness).clamp(0.0, 1.0));
+            let edge = 0.5 - self.outside(u, v) * inverse_softness;
+            let cover = smoothstep(edge.clamp(0.0, 1.0));
             if cover <= 0.0 {
                 continue;
             }
-            let towards_light = (u * shape.light.0 + v * shape.light.1) / reach;
-            let colour = mix(
-                shape.shaded,
-                shape.lit,
-                (0.5 + 0.5 * towards_light).clamp(0.0, 1.0),
+            let towards_light = u * self.light.0 + v * self.light.1;
+            let shade = (0.5 + 0.5 * towards_light).clamp(0.0, 1.0);
+            *pixel = mix(
+                *pixel,
+                mix(self.shaded, self.lit, shade),
+                cover * self.opacity,
             );
-            *pixel = mix(*pixel, colour, cover * shape.opacity);
         }
     }
 }
 
-/// Turns the canvas into bytes, as a camera develops its sensor data: darkens the
-/// corners a little (vignette), adds grain, and rounds to 8 bits. With `alpha`, a fourth
-/// channel cuts the picture out as a soft-edged oval, transparent in the corners, as a
-/// product photo or a sticker might be.
-fn develop(canvas: &Canvas, alpha: bool, rng: &mut SplitMix64) -> Vec<u8> {
-    let (width, height) = (canvas.width, canvas.height);
-    let vignette = rng.range(0.15, 0.4);
-    let grain = GRAIN * rng.range(0.8, 1.2);
-    // Colour noise is weaker than brightness noise, as in a real sensor's output.
-    let colour_grain = grain * 0.4;
-
-    // The vignette and the alpha oval both depend on the distance from the centre,
-    // measured in half-widths and half-heights: precompute it per column and per row.
-    let centred_squares = |n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                let d = (i as f32 + 0.5) / n as f32 * 2.0 - 1.0;
-                d * d
-            })
-            .collect()
-    };
-    let across = centred_squares(width);
-    let down = centred_squares(height);
-    let oval_edge = rng.range(0.85, 0.98);
-    let oval_softness = rng.range(0.1, 0.25);
-
-    let channels = if alpha { 4 } else { 3 };
-    let mut bytes = Vec::with_capacity(width * height * channels);
-    for (row, &dy2) in canvas.pixels.chunks_exact(width).zip(&down) {
-        for (pixel, &dx2) in row.iter().zip(&across) {
-            let distance_squared = dx2 + dy2;
-            let light = 1.0 - vignette * distance_squared * 0.5;
-            // Grain from one 64-bit draw: the sum of two 16-bit numbers is a triangular
-            // (roughly bell-shaped) brightness noise; two more give the colour noise.
-            let bits = rng.next_u64();
-            let part = |shift: u32| ((bits >> shift) & 0xFFFF) as f32 / 65535.0;
-            let luma = (part(0) + part(16) - 1.0) * grain;
-            let red_shift = (part(32) - 0.5) * 2.0 * colour_grain;
-            let blue_shift = (part(48) - 0.5) * 2.0 * colour_grain;
-            let noise = [
-                luma + red_shift,
-                luma - 0.5 * (red_shift + blue_shift),
-                luma + blue_shift,
-            ];
-            for (channel, n) in pixel.iter().zip(noise) {
-                bytes.push(to_byte(channel * light + n));
-            }
-            if alpha {
-                let distance = distance_squared.sqrt();
-                let inside = (oval_edge - distance) / oval_softness + 0.5;
-                bytes.push(to_byte(255.0 * smoothstep(inside.clamp(0.0, 1.0))));
-            }
-        }
+/// The values of `dx` for which `|slope * dx + offset| < limit`: an interval, all of
+/// the line (when the slope is 0 and the offset is within the limit), or `None`.
+fn band(slope: f32, offset: f32, limit: f32) -> Option<(f32, f32)> {
+    if slope.abs() < 1e-6 {
+        return (offset.abs() < limit).then_some((f32::NEG_INFINITY, f32::INFINITY));
     }
-    bytes
+    let (a, b) = ((-limit - offset) / slope, (limit - offset) / slope);
+    Some((a.min(b), a.max(b)))
 }
 
 /// Rounds a level to the nearest byte, clipping to `0..=255`.
@@ -793,12 +917,8 @@ fn smoothstep(t: f32) -> f32 {
 }
 
 /// `a` blended towards `b` by `t` (0 gives `a`, 1 gives `b`), channel by channel.
-fn mix(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
-    [
-        a[0] + (b[0] - a[0]) * t,
-        a[1] + (b[1] - a[1]) * t,
-        a[2] + (b[2] - a[2]) * t,
-    ]
+fn mix<const N: usize>(a: [f32; N], b: [f32; N], t: f32) -> [f32; N] {
+    std::array::from_fn(|i| a[i] + (b[i] - a[i]) * t)
 }
 
 /// A colour from hue (any number; only its fractional part counts), saturation and

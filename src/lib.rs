@@ -9,6 +9,7 @@
 //! - [`kernel`]: the CPU step: decode, resize, encode.
 //! - [`corpus`]: seeded, photo-like test images.
 //! - [`store`]: where images come from and thumbnails go (folders and HTTP).
+//! - [`s3`]: S3-compatible buckets as source and output, through presigned URLs.
 //! - [`samples`]: bad inputs made on purpose, for lessons and tests.
 //! - [`server`]: the embedded object store, served on loopback.
 //! - [`trace`]: spans, and the figures derived from them.
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod corpus;
 pub mod job;
 pub mod kernel;
+pub mod s3;
 pub mod samples;
 pub mod server;
 pub mod store;

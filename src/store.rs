@@ -19,6 +19,7 @@ use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_enco
 use serde::{Deserialize, Serialize};
 
 use crate::job::{Image, ImageError, Location, Outcome, assign_stems};
+use crate::s3::{S3Flags, S3Place};
 
 /// Characters escaped in one path segment of a URL.
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -123,6 +124,24 @@ impl HttpClient {
             .map_err(|e| self.error(e, "reading the body"))
     }
 
+    /// GET `url` and return the status and body whatever the status (for answers whose
+    /// error body matters, such as S3's error codes).
+    pub fn get_any_status(&self, url: &str) -> Result<(u16, Vec<u8>), ImageError> {
+        let mut response = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| self.error(e, "GET"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.config.max_bytes)
+            .read_to_vec()
+            .map_err(|e| self.error(e, "reading the body"))?;
+        Ok((status, body))
+    }
+
     /// PUT `bytes` to `url` with `content_type`.
     pub fn put(&self, url: &str, bytes: &[u8], content_type: &str) -> Result<(), ImageError> {
         let response = self
@@ -162,6 +181,8 @@ fn check_status(status: u16, url: &str) -> Result<(), ImageError> {
     if (200..300).contains(&status) {
         Ok(())
     } else {
+        // Without the query: a presigned URL's signature does not belong in a report.
+        let url = url.split('?').next().unwrap_or(url);
         Err(ImageError::Status {
             status,
             url: url.to_string(),
@@ -190,11 +211,17 @@ pub enum Source {
     UrlList(PathBuf),
     /// An HTTP prefix whose `GET` answers a JSON listing of its objects.
     Listing(String),
+    /// The objects under a prefix of an S3 bucket.
+    S3(S3Place),
 }
 
 impl Source {
-    /// Reads `--source`: a URL is a listing, a folder a folder, any other file a URL list.
-    pub fn parse(text: &str) -> Result<Source, SetupError> {
+    /// Reads `--source`: `s3://` is a bucket, an HTTP URL a listing, a folder a folder,
+    /// any other file a URL list.
+    pub fn parse(text: &str, s3: &S3Flags) -> Result<Source, SetupError> {
+        if text.starts_with("s3://") {
+            return Ok(Source::S3(S3Place::parse(text, s3)?));
+        }
         if text.starts_with("http://") || text.starts_with("https://") {
             let prefix = if text.ends_with('/') {
                 text.to_string()
@@ -219,16 +246,20 @@ impl Source {
         match self {
             Source::Folder(path) | Source::UrlList(path) => path.display().to_string(),
             Source::Listing(url) => url.clone(),
+            Source::S3(place) => place.name(),
         }
     }
 
     /// The images of the source, with unique stems, and an outcome for every entry that
     /// was refused before any work (an unsafe name). An empty source is a setup error.
     pub fn images(&self, client: &HttpClient) -> Result<(Vec<Image>, Vec<Outcome>), SetupError> {
-        let entries = self.entries(client).map_err(|cause| SetupError::Source {
-            source_name: self.name(),
-            cause,
-        })?;
+        let entries = match self {
+            Source::S3(place) => s3_entries(place, client)?,
+            _ => self.entries(client).map_err(|cause| SetupError::Source {
+                source_name: self.name(),
+                cause,
+            })?,
+        };
         if entries.is_empty() {
             return Err(SetupError::EmptySource(self.name()));
         }
@@ -266,6 +297,7 @@ impl Source {
                 let body = client.get(prefix).map_err(|e| e.to_string())?;
                 listing_entries(prefix, &body)
             }
+            Source::S3(_) => unreachable!("S3 sources are listed by s3_entries"),
         }
     }
 }
@@ -333,6 +365,26 @@ pub fn file_name_of_url(text: &str) -> Result<String, String> {
     Ok(percent_decode_str(segment).decode_utf8_lossy().into_owned())
 }
 
+/// The image objects under an S3 prefix, each with a presigned GET: from here on it is a
+/// plain URL, which every chapter's HTTP client can fetch.
+fn s3_entries(place: &S3Place, client: &HttpClient) -> Result<Vec<Entry>, SetupError> {
+    let mut entries = Vec::new();
+    for key in place.list(client)? {
+        let name = key.rsplit('/').next().unwrap_or_default().to_string();
+        if !is_image_name(&name) {
+            continue;
+        }
+        let url = place.get_url(&key).map_err(SetupError::Other)?;
+        entries.push(Entry {
+            location: Location::Url(url),
+            source: format!("s3://{}/{key}", place.bucket),
+            name,
+        });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
 /// One entry of a JSON listing, in the shape of nginx's `autoindex_format json`.
 #[derive(Deserialize)]
 struct ListingEntry {
@@ -367,20 +419,37 @@ pub enum Output {
     Folder(PathBuf),
     /// An HTTP prefix (ending in `/`) that accepts PUT.
     Http(String),
+    /// A prefix of an S3 bucket (each thumbnail a presigned PUT).
+    S3(S3Place),
 }
 
 impl Output {
-    /// Reads `--out`: a URL is an HTTP prefix, anything else a folder.
-    pub fn parse(text: &str) -> Output {
-        if text.starts_with("http://") || text.starts_with("https://") {
+    /// Reads `--out`: `s3://` is a bucket, an HTTP URL a prefix, anything else a folder.
+    pub fn parse(text: &str, s3: &S3Flags) -> Result<Output, SetupError> {
+        if text.starts_with("s3://") {
+            Ok(Output::S3(S3Place::parse(text, s3)?))
+        } else if text.starts_with("http://") || text.starts_with("https://") {
             let prefix = if text.ends_with('/') {
                 text.to_string()
             } else {
                 format!("{text}/")
             };
-            Output::Http(prefix)
+            Ok(Output::Http(prefix))
         } else {
-            Output::Folder(PathBuf::from(text))
+            Ok(Output::Folder(PathBuf::from(text)))
+        }
+    }
+
+    /// The URL to PUT the thumbnail `name` to, for chapters with an HTTP client of their
+    /// own (async, event loop); `None` for a folder.
+    pub fn url_for(&self, name: &str) -> Result<Option<String>, ImageError> {
+        match self {
+            Output::Folder(_) => Ok(None),
+            Output::Http(prefix) => Ok(Some(format!(
+                "{prefix}{}",
+                utf8_percent_encode(name, SEGMENT)
+            ))),
+            Output::S3(place) => place.put_url(name).map(Some).map_err(ImageError::Io),
         }
     }
 
@@ -397,6 +466,7 @@ impl Output {
                 Ok(_) => Ok(()),
                 Err(e) => Err(fail(client.error(e, "HEAD").to_string())),
             },
+            Output::S3(place) => place.check(client),
         }
     }
 
@@ -412,10 +482,10 @@ impl Output {
             Output::Folder(dir) => write_atomically(&dir.join(name), bytes).map_err(|e| {
                 ImageError::Io(format!("cannot write {}: {e}", dir.join(name).display()))
             }),
-            Output::Http(prefix) => {
-                let url = format!("{prefix}{}", utf8_percent_encode(name, SEGMENT));
-                client.put(&url, bytes, content_type)
-            }
+            Output::Http(_) | Output::S3(_) => match self.url_for(name)? {
+                Some(url) => client.put(&url, bytes, content_type),
+                None => unreachable!("HTTP and S3 outputs have URLs"),
+            },
         }
     }
 }
@@ -425,6 +495,7 @@ impl std::fmt::Display for Output {
         match self {
             Output::Folder(dir) => write!(f, "{}", dir.display()),
             Output::Http(prefix) => f.write_str(prefix),
+            Output::S3(place) => f.write_str(&place.name()),
         }
     }
 }
