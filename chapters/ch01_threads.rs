@@ -128,8 +128,8 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     for thread in threads {
         join(thread);
     }
-    let all_done = lock(&outcomes).clone();
-    all_done
+    // A copy: the detached reporter may still hold the list.
+    lock(&outcomes).clone()
 }
 // ANCHOR_END: spawn
 
