@@ -2,7 +2,7 @@
 //!
 //! **The idea.** In chapter 1 the threads put their outcomes into a shared list. Here
 //! there is no list: a thread's function *returns* its result,
-//! `Result<Vec<String>, ImageError>`, and `join` hands it to whoever joins. The handle is
+//! `Result<Thumbnails, ImageError>`, and `join` hands it to whoever joins. The handle is
 //! also how `main` learns the rest: `is_finished()` says whether the thread is done
 //! (without waiting), and a thread that panicked comes back from `join` as an `Err`
 //! carrying the panic's message, so one broken worker fails one image, not the batch.
@@ -61,15 +61,23 @@ struct Flags {
     panic_on: Option<String>,
 }
 
-/// What a worker thread returns through `join`: the thumbnails' names, or why not.
-type Thumbnails = Result<Vec<String>, ImageError>;
+/// The names of an image's thumbnails: what a worker returns through `join` when all
+/// goes well (its return type is `Result<Thumbnails, ImageError>`).
+type Thumbnails = Vec<String>;
 
 /// A started worker: its image and the handle that will give its result.
-type Running<'scope, 'job> = (&'job Image, ScopedJoinHandle<'scope, Thumbnails>);
+type Running<'scope, 'job> = (
+    &'job Image,
+    ScopedJoinHandle<'scope, Result<Thumbnails, ImageError>>,
+);
 
 // ANCHOR: worker
 /// What each thread runs. It returns its result instead of storing it somewhere.
-fn thumbnail_one(job: &Job, image: &Image, panic_on: Option<&str>) -> Thumbnails {
+fn thumbnail_one(
+    job: &Job,
+    image: &Image,
+    panic_on: Option<&str>,
+) -> Result<Thumbnails, ImageError> {
     let bytes = job.download(image)?;
     if panic_on.is_some_and(|name| name == image.stem || image.source.ends_with(name)) {
         panic!("a bug on purpose in the worker of {}", image.stem);
@@ -152,7 +160,11 @@ fn gather_as_they_finish(job: &Job, mut running: Vec<Running>) -> Vec<Outcome> {
 // ANCHOR: panic
 /// One image's outcome from what `join` gave: the thread's own result, or, when the
 /// thread panicked, the panic's message as the image's error.
-fn outcome(job: &Job, image: &Image, joined: thread::Result<Thumbnails>) -> Outcome {
+fn outcome(
+    job: &Job,
+    image: &Image,
+    joined: thread::Result<Result<Thumbnails, ImageError>>,
+) -> Outcome {
     let result = match joined {
         Ok(result) => result,
         Err(panic) => Err(ImageError::Panicked(panic_message(panic.as_ref()))),
