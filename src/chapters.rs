@@ -16,11 +16,28 @@ pub struct Chapter {
 }
 
 /// Every chapter, in order.
-pub const ALL: &[Chapter] = &[Chapter {
-    name: "ch00-sequential",
-    pattern: "one loop, one image at a time: the baseline",
-    python: "a plain for loop",
-}];
+pub const ALL: &[Chapter] = &[
+    Chapter {
+        name: "ch00-sequential",
+        pattern: "one loop, one image at a time: the baseline",
+        python: "a plain for loop",
+    },
+    Chapter {
+        name: "ch01-threads",
+        pattern: "a named thread per image, started then joined; a semaphore; a detached thread",
+        python: "Thread(target, args), start, join, daemon, Semaphore",
+    },
+    Chapter {
+        name: "ch02-join-handles",
+        pattern: "results and panics through JoinHandle, is_finished polling, scoped threads",
+        python: "join, is_alive",
+    },
+    Chapter {
+        name: "ch03-worker-structs",
+        pattern: "a Worker struct with run(&mut self) behind a Thread-like wrapper",
+        python: "subclassing Thread and overriding run",
+    },
+];
 
 /// The chapter called `name`.
 pub fn find(name: &str) -> Option<&'static Chapter> {

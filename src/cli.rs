@@ -353,6 +353,7 @@ pub fn drive(
     };
     let progress = progress_bar(images.len() as u64, common.quiet || common.json);
     let job = Job::new(spec, images, progress.clone());
+    crate::job::set_quiet(common.quiet);
 
     let start_us = now_us();
     let outcomes = schedule(&job);

@@ -239,6 +239,14 @@ pub struct JobSpec {
     pub max_pixels: u64,
 }
 
+/// Whether [`Job::say`] is silenced (`--quiet`), for the whole process.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silences (or not) every [`Job::say`] of this process.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The job a chapter schedules: the images and the three steps for each.
 ///
 /// Cloning a `Job` is cheap (it is an `Arc`), so every thread can own a handle.
@@ -328,6 +336,15 @@ impl Job {
             .and_then(|bytes| self.thumbnail(image, &bytes))
             .and_then(|thumbs| self.upload(image, &thumbs));
         self.finish(image, result)
+    }
+
+    /// Prints a line for the reader on stderr, above the progress bar if one is drawn:
+    /// chapters use it to narrate what their threads do (stdout is kept for the summary).
+    /// Silent after [`set_quiet`]`(true)` (the driver calls it for `--quiet`).
+    pub fn say(&self, line: impl fmt::Display) {
+        if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            self.inner.progress.suspend(|| eprintln!("{line}"));
+        }
     }
 
     /// Records that an image is done (the progress bar moves) and returns its outcome.

@@ -13,6 +13,7 @@
 //! - [`samples`]: bad inputs made on purpose, for lessons and tests.
 //! - [`server`]: the embedded object store, served on loopback.
 //! - [`trace`]: spans, and the figures derived from them.
+//! - [`task`]: a share of the batch as plain data, runnable in a thread or a process.
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //! - [`chapters`]: the list of chapters, used by the tour, the bench and the tests.
 #![forbid(unsafe_code)]
@@ -26,4 +27,5 @@ pub mod s3;
 pub mod samples;
 pub mod server;
 pub mod store;
+pub mod task;
 pub mod trace;

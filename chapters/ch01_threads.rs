@@ -1,0 +1,228 @@
+//! # Chapter 1: raw threads, one per image
+//!
+//! **The idea.** Most of an image's time is spent waiting for the store to answer. So give
+//! every image a thread of its own: while one thread waits for its download, the others
+//! wait for theirs at the same moment, and the waits overlap instead of adding up. Each
+//! thread is made with `thread::Builder` (so it has a name, `image-07`, that shows up in
+//! the timeline), is handed a function and its arguments, and is started. Only when every
+//! thread has started does `main` join them, one after the other.
+//!
+//! **Python counterpart.** `Thread(target=thumbnail_one, args=(image,))`, `.start()`, then
+//! a second loop calling `.join()`; a `daemon=True` thread for the background reporter;
+//! `threading.Semaphore(4)` around the download.
+//!
+//! **Run it.**
+//!
+//! ```text
+//! cargo run --release --bin ch01-threads -- --workload io --trace out/ch01.json
+//! cargo run --release --bin ch01-threads -- --workload io --join-in-loop   # the bug
+//! cargo run --release --bin ch01-threads -- --workload io --limit 4        # a semaphore
+//! cargo run --release --bin ch01-threads -- --workload io --detach         # a daemon
+//! ```
+//!
+//! **What to look for.** The timeline has one lane per thread, and the download bars of
+//! every lane start together: `overlap` in the summary is far above 1 on the `io`
+//! workload. With `--join-in-loop` the lanes are still there, but they form a staircase:
+//! each thread starts only after the previous one ended, `overlap` is back to about 1,
+//! and the wall time is ch00's. With `--limit 4` at most four download bars are ever
+//! drawn at once, and the other lanes show a `queue_wait` bar: waiting for a permit.
+//!
+//! **Daemon threads, and why Rust has no daemon flag.** Python waits, when the main
+//! thread ends, for every thread that is not a daemon; daemon threads are abandoned.
+//! Rust never waits: when `main` returns, the process exits, and every other thread
+//! stops wherever it is, without running its destructors. So every Rust thread is a
+//! daemon, and what a non-daemon thread gives you in Python (the program does not end
+//! before it) is written out by hand: `join` it. Dropping a `JoinHandle` without joining
+//! is how a thread is detached. `--detach` starts a progress reporter that is never
+//! joined; its line "reporter: stopped" is never printed, because its loop never ends
+//! and its destructor never runs: the process simply goes away under it.
+//!
+//! **Why unbounded threads are a problem.** One thread per image is fine for 48 images.
+//! For 1,000 it means 1,000 connections opened to the store at the same moment (a real
+//! one starts refusing them), 1,000 images in memory at once, and 1,000 stacks. A counting
+//! semaphore (`--limit N`) caps the downloads in flight; the next chapters cap the
+//! threads themselves with a pool.
+
+use std::num::NonZeroUsize;
+use std::process::ExitCode;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use clap::Args;
+use workbench::cli;
+use workbench::job::{Image, ImageError, Job, Outcome};
+use workbench::trace::Phase;
+
+/// This chapter's flags.
+#[derive(Debug, Args)]
+struct Flags {
+    /// The classic bug: join each thread right after starting it, so nothing overlaps.
+    #[arg(long)]
+    join_in_loop: bool,
+
+    /// Start a progress reporter thread that is never joined (Python's daemon thread).
+    #[arg(long)]
+    detach: bool,
+
+    /// At most N downloads at a time, through a counting semaphore.
+    #[arg(long, value_name = "N")]
+    limit: Option<NonZeroUsize>,
+}
+
+// ANCHOR: target
+/// The function every thread runs: one image, from download to upload. With a
+/// semaphore, the download waits for a permit first (a `queue_wait` span in the trace).
+fn thumbnail_one(job: &Job, image: &Image, downloads: Option<&Semaphore>) -> Outcome {
+    let bytes = {
+        let _permit = downloads.map(|semaphore| {
+            job.tracer()
+                .record(image.label(), Phase::QueueWait, || semaphore.acquire())
+        });
+        job.download(image)
+    }; // The permit is dropped here: the next download may start.
+    let result = bytes
+        .and_then(|bytes| job.thumbnail(image, &bytes))
+        .and_then(|thumbs| job.upload(image, &thumbs));
+    job.finish(image, result)
+}
+// ANCHOR_END: target
+
+// ANCHOR: spawn
+/// The pattern: start a named thread per image, then join them all.
+fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
+    // The threads put their outcomes here, as the Python version appends to a list.
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let downloads = flags.limit.map(|n| Arc::new(Semaphore::new(n.get())));
+    if flags.detach {
+        start_reporter(job.clone(), Arc::clone(&outcomes));
+    }
+
+    let mut threads = Vec::new();
+    for (number, image) in job.images().iter().enumerate() {
+        // `move` hands the thread its own copies: a thread may outlive this loop, so it
+        // cannot borrow anything from it (`Job` and `Arc` are cheap to clone).
+        let target = {
+            let (job, image) = (job.clone(), image.clone());
+            let (outcomes, downloads) = (Arc::clone(&outcomes), downloads.clone());
+            move || {
+                let outcome = thumbnail_one(&job, &image, downloads.as_deref());
+                lock(&outcomes).push(outcome);
+            }
+        };
+        let started = thread::Builder::new()
+            .name(format!("image-{number:02}"))
+            .spawn(target);
+        match started {
+            // ANCHOR: bug
+            Ok(thread) if flags.join_in_loop => join(thread), // Waits right here: the bug.
+            // ANCHOR_END: bug
+            Ok(thread) => threads.push(thread),
+            Err(error) => {
+                let cause = ImageError::Io(format!("cannot start a thread: {error}"));
+                lock(&outcomes).push(job.finish(image, Err(cause)));
+            }
+        }
+    }
+    // Every thread is running now; wait for each one to end.
+    for thread in threads {
+        join(thread);
+    }
+    // A copy: the detached reporter may still hold the list.
+    lock(&outcomes).clone()
+}
+// ANCHOR_END: spawn
+
+/// Waits for a thread to end. A thread that panicked has already printed why, and its
+/// image never reached the list, so the run reports it as lost (chapter 2 catches it).
+fn join(thread: thread::JoinHandle<()>) {
+    let _panicked = thread.join();
+}
+
+// ANCHOR: detach
+/// Starts a thread that prints the progress every 100 ms, forever, and is never joined:
+/// dropping its `JoinHandle` detaches it. It stops only because the process exits.
+fn start_reporter(job: Job, outcomes: Arc<Mutex<Vec<Outcome>>>) {
+    let reporter = move || {
+        let _goodbye = Goodbye(job.clone());
+        loop {
+            let done = lock(&outcomes).len();
+            job.say(format!(
+                "reporter: {done}/{} images done",
+                job.images().len()
+            ));
+            thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let started = thread::Builder::new()
+        .name("reporter".into())
+        .spawn(reporter);
+    if let Err(error) = started {
+        eprintln!("reporter: cannot start: {error}");
+    }
+}
+
+/// Says goodbye when dropped, which a detached thread's locals never are: the process
+/// ends without unwinding it.
+struct Goodbye(Job);
+
+impl Drop for Goodbye {
+    fn drop(&mut self) {
+        self.0.say("reporter: stopped");
+    }
+}
+// ANCHOR_END: detach
+
+// ANCHOR: semaphore
+/// A counting semaphore (Python's `threading.Semaphore`): at most `permits` holders at
+/// once. A `Mutex` guards the number of free permits; a `Condvar` lets a thread sleep
+/// until another one gives a permit back, instead of spinning.
+struct Semaphore {
+    free: Mutex<usize>,
+    given_back: Condvar,
+}
+
+/// A held permit; dropping it gives it back (Python's `with semaphore:` block ending).
+struct Permit<'a>(&'a Semaphore);
+
+impl Semaphore {
+    fn new(permits: usize) -> Semaphore {
+        Semaphore {
+            free: Mutex::new(permits),
+            given_back: Condvar::new(),
+        }
+    }
+
+    /// Sleeps until a permit is free, then takes it.
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = lock(&self.free);
+        // A loop, not an `if`: a woken thread re-checks, since another may have been
+        // quicker (and condition variables may wake up for no reason at all).
+        while *free == 0 {
+            free = self
+                .given_back
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.free) += 1;
+        self.0.given_back.notify_one();
+    }
+}
+// ANCHOR_END: semaphore
+
+/// Locks a mutex. A mutex is "poisoned" when a thread panicked while holding it; the
+/// data here (a list, a count) is still whole, so carry on with it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn main() -> ExitCode {
+    cli::run("ch01-threads", thumbnail_all)
+}
