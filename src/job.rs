@@ -321,6 +321,7 @@ impl Job {
         })
     }
 
+    // ANCHOR: process
     /// All three steps for one image, one after the other, and its outcome.
     pub fn process(&self, image: &Image) -> Outcome {
         let result = self
@@ -329,6 +330,7 @@ impl Job {
             .and_then(|thumbs| self.upload(image, &thumbs));
         self.finish(image, result)
     }
+    // ANCHOR_END: process
 
     /// Records that an image is done (the progress bar moves) and returns its outcome.
     pub fn finish(&self, image: &Image, result: Result<Vec<String>, ImageError>) -> Outcome {
