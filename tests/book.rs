@@ -133,7 +133,10 @@ fn every_chapter_page_follows_the_template_and_has_its_answers() {
     for (number, chapter) in chapters::ALL.iter().enumerate() {
         let page = format!("{}.md", chapter.name);
         let text = read(&book_src().join(&page));
-        let title = text.lines().find(|line| !line.trim().is_empty()).unwrap_or("");
+        let title = text
+            .lines()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("");
         assert!(
             title.starts_with(&format!("# Chapter {number}:")),
             "{page} must open with `# Chapter {number}: Title`, not `{title}`"
@@ -230,9 +233,7 @@ fn every_include_points_at_a_file_and_an_anchor_that_exist() {
         let source = read(&file);
         let Some(selector) = selector else { continue };
         let first = selector.split(':').next().unwrap_or("");
-        let is_line_range = selector
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == ':');
+        let is_line_range = selector.chars().all(|c| c.is_ascii_digit() || c == ':');
         if is_line_range {
             let lines = source.lines().count();
             for number in selector.split(':').filter(|n| !n.is_empty()) {
@@ -376,11 +377,7 @@ fn book_commands() -> Vec<BookCommand> {
 }
 
 fn parse_cargo_run(page: &str, line: &str) -> Option<BookCommand> {
-    let command = line
-        .split(['|', '>', ';', '&'])
-        .next()
-        .unwrap_or("")
-        .trim();
+    let command = line.split(['|', '>', ';', '&']).next().unwrap_or("").trim();
     let words: Vec<String> = command
         .split_whitespace()
         .map(|w| w.trim_matches(['"', '\'']).to_string())
@@ -453,7 +450,10 @@ fn run_to_end(mut command: Command, scratch: &Path) -> (Option<i32>, String) {
     let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
     match status {
         Some(status) => (status.code(), stderr),
-        None => (None, format!("still running after {COMMAND_DEADLINE:?}\n{stderr}")),
+        None => (
+            None,
+            format!("still running after {COMMAND_DEADLINE:?}\n{stderr}"),
+        ),
     }
 }
 
@@ -480,7 +480,9 @@ fn every_command_in_the_book_runs() {
         } else if chapters::find(binary).is_some() {
             chapters::binary_path(binary).unwrap()
         } else {
-            problems.push(format!("{page}: `{line}`: there is no chapter called {binary}"));
+            problems.push(format!(
+                "{page}: `{line}`: there is no chapter called {binary}"
+            ));
             continue;
         };
         let mut process = Command::new(&program);
@@ -505,7 +507,9 @@ fn every_command_in_the_book_runs() {
                 .args(["--source", store.url(), "--json", "--quiet", "--out"])
                 .arg(scratch.path().join("out"));
             if had_trace {
-                process.arg("--trace").arg(scratch.path().join("trace.json"));
+                process
+                    .arg("--trace")
+                    .arg(scratch.path().join("trace.json"));
             }
             // 1 is a run where some image failed: a bug switch may do that on purpose.
             &[0, 1]
@@ -545,6 +549,9 @@ fn the_command_parser_reads_what_pages_write() {
         without_flags(&args, &["--out", "--trace"], &["--json"]),
         ["--sizes", "64"]
     );
-    assert_eq!(heading_id("The GIL, and why Rust has none"), "the-gil-and-why-rust-has-none");
+    assert_eq!(
+        heading_id("The GIL, and why Rust has none"),
+        "the-gil-and-why-rust-has-none"
+    );
     assert_eq!(without_comments("a<!-- b -->c"), "ac");
 }
