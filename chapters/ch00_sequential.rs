@@ -37,6 +37,8 @@ fn thumbnail_all(job: &Job) -> Vec<Outcome> {
 }
 // ANCHOR_END: sequential
 
+// ANCHOR: main
 fn main() -> ExitCode {
     cli::run("ch00-sequential", |job, _: &NoFlags| thumbnail_all(job))
 }
+// ANCHOR_END: main

@@ -329,6 +329,7 @@ impl Job {
         })
     }
 
+    // ANCHOR: process
     /// All three steps for one image, one after the other, and its outcome.
     pub fn process(&self, image: &Image) -> Outcome {
         let result = self
@@ -337,6 +338,7 @@ impl Job {
             .and_then(|thumbs| self.upload(image, &thumbs));
         self.finish(image, result)
     }
+    // ANCHOR_END: process
 
     /// Prints a line for the reader on stderr, above the progress bar if one is drawn:
     /// chapters use it to narrate what their threads do (stdout is kept for the summary).
