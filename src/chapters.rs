@@ -16,11 +16,18 @@ pub struct Chapter {
 }
 
 /// Every chapter, in order.
-pub const ALL: &[Chapter] = &[Chapter {
-    name: "ch00-sequential",
-    pattern: "one loop, one image at a time: the baseline",
-    python: "a plain for loop",
-}];
+pub const ALL: &[Chapter] = &[
+    Chapter {
+        name: "ch00-sequential",
+        pattern: "one loop, one image at a time: the baseline",
+        python: "a plain for loop",
+    },
+    Chapter {
+        name: "ch06-shared-state",
+        pattern: "workers sharing state: atomics, locks, a semaphore, channels, a simulated GIL",
+        python: "threading.Lock, Semaphore, multiprocessing.Value, queue.Queue, the GIL",
+    },
+];
 
 /// The chapter called `name`.
 pub fn find(name: &str) -> Option<&'static Chapter> {

@@ -14,6 +14,7 @@
 //! - [`trace`]: spans, and the figures derived from them.
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //! - [`chapters`]: the list of chapters, used by the tour, the bench and the tests.
+//! - [`sync`]: a semaphore, a simulated GIL and lock attempts that give up (ch06).
 #![forbid(unsafe_code)]
 
 pub mod chapters;
@@ -24,4 +25,5 @@ pub mod kernel;
 pub mod samples;
 pub mod server;
 pub mod store;
+pub mod sync;
 pub mod trace;
