@@ -255,9 +255,10 @@ fn share_atomically(shared: &Shared, workers: u16, race: bool) -> (Vec<Outcome>,
 /// processor does the three steps as one.
 fn count_with_a_race(counter: &AtomicUsize) {
     let seen = counter.load(Ordering::Relaxed);
-    // The operating system may switch threads here at any moment; we ask it to, so that
-    // the window that is nanoseconds wide in real code shows up in every run.
-    thread::yield_now();
+    // The operating system may pause a thread here, between any two instructions, and
+    // let the others run. We pause it on purpose, for a millisecond, so that a window
+    // that is nanoseconds wide in real code is hit in every run instead of once a week.
+    thread::sleep(Duration::from_millis(1));
     counter.store(seen + 1, Ordering::Relaxed);
 }
 // ANCHOR_END: race
