@@ -148,7 +148,11 @@ fn every_way_of_sharing_gives_the_same_totals_and_thumbnails() {
         assert_eq!(run.code, Some(0), "--share {share}: {}", run.stderr);
         assert_eq!(totals(run), totals(first), "--share {share}");
         assert_eq!(counted(run), corpus.files.len(), "--share {share}");
-        assert_eq!(files(run.out.path()), files(first.out.path()), "--share {share}");
+        assert_eq!(
+            files(run.out.path()),
+            files(first.out.path()),
+            "--share {share}"
+        );
     }
     assert!(totals(first).contains(&format!("{} thumbnails", corpus.files.len() * 3)));
 }
