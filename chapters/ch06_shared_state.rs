@@ -95,14 +95,12 @@ struct SharedFlags {
     patience: Duration,
 }
 
-/// What one image left behind: its outcome and what it added to the totals.
+/// What one image left behind: its outcome and what it adds to the totals.
 struct Report {
     /// The image's position in `job.images()`.
     index: usize,
     outcome: Outcome,
-    bytes_in: usize,
-    bytes_out: usize,
-    thumbnails: usize,
+    added: Totals,
 }
 
 /// The totals every `--share` mode must agree on.
@@ -116,10 +114,10 @@ struct Totals {
 
 impl Totals {
     fn add(&mut self, report: &Report) {
-        self.images += 1;
-        self.bytes_in += report.bytes_in;
-        self.bytes_out += report.bytes_out;
-        self.thumbnails += report.thumbnails;
+        self.images += report.added.images;
+        self.bytes_in += report.added.bytes_in;
+        self.bytes_out += report.added.bytes_out;
+        self.thumbnails += report.added.thumbnails;
     }
 }
 
@@ -158,29 +156,37 @@ fn worker(shared: &Shared, mut report: impl FnMut(Report)) {
 /// Download, thumbnail, upload one image. The GIL (if any) is let go while waiting on
 /// the network, as CPython does, and held for the CPU step.
 fn thumbnail_one(shared: &Shared, index: usize, image: &Image, gil: &mut GilHolder) -> Report {
-    let job = shared.job;
-    let mut totals = Totals::default();
-    let result = (|| {
-        let bytes = gil.allow_threads(|| {
-            let _permit = job.tracer().record(image.label(), Phase::QueueWait, || {
-                shared.downloads.acquire()
-            });
-            job.download(image)
-        })?;
-        let thumbs = sync::thumbnail_holding(job, image, &bytes, gil)?;
-        let names = gil.allow_threads(|| job.upload(image, &thumbs))?;
-        totals.bytes_in = bytes.len();
-        totals.bytes_out = thumbs.iter().map(|t| t.bytes.len()).sum();
-        totals.thumbnails = names.len();
-        Ok::<_, ImageError>(names)
-    })();
+    let mut added = Totals {
+        images: 1,
+        ..Totals::default()
+    };
+    let result = steps(shared, image, gil, &mut added);
     Report {
         index,
-        outcome: job.finish(image, result),
-        bytes_in: totals.bytes_in,
-        bytes_out: totals.bytes_out,
-        thumbnails: totals.thumbnails,
+        outcome: shared.job.finish(image, result),
+        added,
     }
+}
+
+fn steps(
+    shared: &Shared,
+    image: &Image,
+    gil: &mut GilHolder,
+    added: &mut Totals,
+) -> Result<Vec<String>, ImageError> {
+    let job = shared.job;
+    let bytes = gil.allow_threads(|| {
+        let _permit = job.tracer().record(image.label(), Phase::QueueWait, || {
+            shared.downloads.acquire()
+        });
+        job.download(image)
+    })?;
+    added.bytes_in = bytes.len();
+    let thumbs = sync::thumbnail_holding(job, image, &bytes, gil)?;
+    added.bytes_out = thumbs.iter().map(|t| t.bytes.len()).sum();
+    let names = gil.allow_threads(|| job.upload(image, &thumbs))?;
+    added.thumbnails = names.len();
+    Ok(names)
 }
 // ANCHOR_END: worker
 
@@ -228,9 +234,9 @@ fn share_atomically(shared: &Shared, workers: u16, race: bool) -> (Vec<Outcome>,
                 } else {
                     images.fetch_add(1, Ordering::Relaxed);
                 }
-                bytes_in.fetch_add(report.bytes_in, Ordering::Relaxed);
-                bytes_out.fetch_add(report.bytes_out, Ordering::Relaxed);
-                thumbnails.fetch_add(report.thumbnails, Ordering::Relaxed);
+                bytes_in.fetch_add(report.added.bytes_in, Ordering::Relaxed);
+                bytes_out.fetch_add(report.added.bytes_out, Ordering::Relaxed);
+                thumbnails.fetch_add(report.added.thumbnails, Ordering::Relaxed);
                 let _ = slots[report.index].set(report.outcome);
             }
         });
