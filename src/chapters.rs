@@ -37,6 +37,11 @@ pub const ALL: &[Chapter] = &[
         pattern: "a Worker struct with run(&mut self) behind a Thread-like wrapper",
         python: "subclassing Thread and overriding run",
     },
+    Chapter {
+        name: "ch06-shared-state",
+        pattern: "workers sharing state: atomics, locks, a semaphore, channels, a simulated GIL",
+        python: "threading.Lock, Semaphore, multiprocessing.Value, queue.Queue, the GIL",
+    },
 ];
 
 /// The chapter called `name`.

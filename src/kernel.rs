@@ -127,11 +127,26 @@ pub fn thumbnails(
     sizes: &Sizes,
     max_pixels: u64,
 ) -> Result<Vec<Thumbnail>, KernelError> {
+    thumbnails_in_steps(bytes, sizes, max_pixels, || {})
+}
+
+/// [`thumbnails`], calling `between` after each of its pieces: after the decode, and
+/// after each width is resized and encoded. The result is the same, byte for byte;
+/// `between` only gives the caller a say between pieces (the shared-state chapter's
+/// simulated GIL uses it to let another thread run, the way an interpreter switches
+/// threads between instructions).
+pub fn thumbnails_in_steps(
+    bytes: &[u8],
+    sizes: &Sizes,
+    max_pixels: u64,
+    mut between: impl FnMut(),
+) -> Result<Vec<Thumbnail>, KernelError> {
     let format = Format::sniff(bytes)?;
     let decoded = match format {
         Format::Jpeg => decode_jpeg(bytes, sizes, max_pixels)?,
         Format::Png => decode_png(bytes, max_pixels)?,
     };
+    between();
     let mut resizer = Resizer::new();
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     sizes
@@ -145,6 +160,7 @@ pub fn thumbnails(
                 .resize(&decoded.pixels, &mut resized, &options)
                 .map_err(|e| KernelError::Corrupt(format!("resize failed: {e}")))?;
             let bytes = encode(format, &resized)?;
+            between();
             Ok(Thumbnail {
                 requested_width,
                 width,

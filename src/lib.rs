@@ -16,6 +16,7 @@
 //! - [`task`]: a share of the batch as plain data, runnable in a thread or a process.
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //! - [`chapters`]: the list of chapters, used by the tour, the bench and the tests.
+//! - [`sync`]: a semaphore, a simulated GIL and lock attempts that give up (ch06).
 #![forbid(unsafe_code)]
 
 pub mod chapters;
@@ -28,4 +29,5 @@ pub mod samples;
 pub mod server;
 pub mod store;
 pub mod task;
+pub mod sync;
 pub mod trace;
