@@ -13,14 +13,30 @@ pub struct Chapter {
     pub pattern: &'static str,
     /// What the Python course uses for the same idea.
     pub python: &'static str,
+    /// The flag that sets how many workers the chapter uses (e.g. `--workers`), which
+    /// the bench sweeps over [`SWEEP_WORKERS`]; `None` when the chapter has no worker
+    /// count to turn.
+    pub sweep: Option<&'static str>,
 }
 
+/// The worker counts the bench's sweep tries, for every chapter with a `sweep` flag.
+pub const SWEEP_WORKERS: &[usize] = &[1, 2, 4, 8, 16];
+
 /// Every chapter, in order.
-pub const ALL: &[Chapter] = &[Chapter {
-    name: "ch00-sequential",
-    pattern: "one loop, one image at a time: the baseline",
-    python: "a plain for loop",
-}];
+pub const ALL: &[Chapter] = &[
+    Chapter {
+        name: "ch00-sequential",
+        pattern: "one loop, one image at a time: the baseline",
+        python: "a plain for loop",
+        sweep: None,
+    },
+    Chapter {
+        name: "ch09-pipeline",
+        pattern: "download, bounded channel, resize on every core, upload: stages that overlap",
+        python: "queue.Queue(maxsize) between thread and process pools",
+        sweep: Some("--upload-workers"),
+    },
+];
 
 /// The chapter called `name`.
 pub fn find(name: &str) -> Option<&'static Chapter> {

@@ -237,13 +237,9 @@ pub fn image_bytes(spec: &CorpusSpec, index: usize) -> Result<Vec<u8>, CorpusErr
     let mut rng = SplitMix64::for_image(spec.seed, index);
     // `check` has made sure both sides fit comfortably in usize.
     let (width, height) = (spec.width as usize, spec.height as usize);
-    let t0 = std::time::Instant::now();
     let canvas = paint(width, height, &mut rng);
-    eprintln!("paint {:?}", t0.elapsed());
     let has_alpha = kind == Kind::PngRgba;
-    let t0 = std::time::Instant::now();
     let pixels = develop(&canvas, has_alpha, &mut rng);
-    eprintln!("develop {:?}", t0.elapsed());
 
     let encode_error = |cause| CorpusError::Encode {
         name: file_name(spec, index),

@@ -14,14 +14,19 @@
 //! - [`trace`]: spans, and the figures derived from them.
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //! - [`chapters`]: the list of chapters, used by the tour, the bench and the tests.
+//! - [`shutdown`]: Ctrl-C as a flag that stages check, for a clean stop.
+//! - [`chart`] and [`report`]: the SVG charts and `report.md` of `workbench report`.
 #![forbid(unsafe_code)]
 
 pub mod chapters;
+pub mod chart;
 pub mod cli;
 pub mod corpus;
 pub mod job;
 pub mod kernel;
+pub mod report;
 pub mod samples;
 pub mod server;
+pub mod shutdown;
 pub mod store;
 pub mod trace;

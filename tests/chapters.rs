@@ -65,12 +65,20 @@ fn every_chapter_is_listed_built_and_has_a_file() {
 
 #[test]
 fn chapters_are_in_order_and_each_file_opens_with_its_lesson() {
-    for (number, chapter) in chapters::ALL.iter().enumerate() {
+    // Numbers rise in list order (a branch may hold only some of the chapters).
+    let mut previous = None;
+    for chapter in chapters::ALL {
+        let number: Option<u32> = chapter
+            .name
+            .strip_prefix("ch")
+            .and_then(|rest| rest.get(..2))
+            .and_then(|digits| digits.parse().ok());
         assert!(
-            chapter.name.starts_with(&format!("ch{number:02}-")),
+            number.is_some() && number > previous && chapter.name.get(4..5) == Some("-"),
             "{} is out of order",
             chapter.name
         );
+        previous = number;
         let file = format!(
             "{}/chapters/{}.rs",
             env!("CARGO_MANIFEST_DIR"),
