@@ -288,10 +288,10 @@ impl Report {
     fn tour_section(&self, md: &mut String) {
         let _ = writeln!(
             md,
-            "## One run of each chapter on `{}`\n\n{}\n",
+            "## One run of each chapter on `{}`\n\nOne traced run each (not a benchmark: \
+             see the medians below). Overlap is the time spent working, summed over every \
+             worker, over the wall time.\n",
             self.workload.name(),
-            "One traced run each (not a benchmark: see the medians below). Overlap is the \
-             time spent working, summed over every worker, over the wall time."
         );
         md.push_str(&comparison_table(&self.runs));
         md.push('\n');
