@@ -489,7 +489,6 @@ struct Canvas {
 /// The order of the random draws is fixed (a plain sequence of calls on one
 /// generator), which is what makes the result repeatable.
 fn paint(width: usize, height: usize, rng: &mut SplitMix64) -> Canvas {
-    let t0 = std::time::Instant::now();
     // A palette around one base hue, as a real scene tends to have.
     let hue = rng.unit();
     let top = hsv(
@@ -529,7 +528,6 @@ fn paint(width: usize, height: usize, rng: &mut SplitMix64) -> Canvas {
     add_value_noise(&mut canvas, rng, 24.0, 10.0, false);
     add_value_noise(&mut canvas, rng, 6.0, FINE_TEXTURE, false);
 
-    eprintln!("  bg+noise {:?}", t0.elapsed());
     // 3. Shapes, some crisp and some blurred.
     let shapes = 10 + rng.below(15);
     for _ in 0..shapes {
