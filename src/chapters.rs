@@ -13,7 +13,14 @@ pub struct Chapter {
     pub pattern: &'static str,
     /// What the Python course uses for the same idea.
     pub python: &'static str,
+    /// The flag that sets how many workers the chapter uses (e.g. `--workers`), which
+    /// the bench sweeps over [`SWEEP_WORKERS`]; `None` when the chapter has no worker
+    /// count to turn.
+    pub sweep: Option<&'static str>,
 }
+
+/// The worker counts the bench's sweep tries, for every chapter with a `sweep` flag.
+pub const SWEEP_WORKERS: &[usize] = &[1, 2, 4, 8, 16];
 
 /// Every chapter, in order.
 pub const ALL: &[Chapter] = &[
@@ -21,26 +28,37 @@ pub const ALL: &[Chapter] = &[
         name: "ch00-sequential",
         pattern: "one loop, one image at a time: the baseline",
         python: "a plain for loop",
+        sweep: None,
     },
     Chapter {
         name: "ch01-threads",
         pattern: "a named thread per image, started then joined; a semaphore; a detached thread",
         python: "Thread(target, args), start, join, daemon, Semaphore",
+        sweep: None,
     },
     Chapter {
         name: "ch02-join-handles",
         pattern: "results and panics through JoinHandle, is_finished polling, scoped threads",
         python: "join, is_alive",
+        sweep: None,
     },
     Chapter {
         name: "ch03-worker-structs",
         pattern: "a Worker struct with run(&mut self) behind a Thread-like wrapper",
         python: "subclassing Thread and overriding run",
+        sweep: Some("--workers"),
     },
     Chapter {
         name: "ch06-shared-state",
         pattern: "workers sharing state: atomics, locks, a semaphore, channels, a simulated GIL",
         python: "threading.Lock, Semaphore, multiprocessing.Value, queue.Queue, the GIL",
+        sweep: None,
+    },
+    Chapter {
+        name: "ch09-pipeline",
+        pattern: "download, bounded channel, resize on every core, upload: stages that overlap",
+        python: "queue.Queue(maxsize) between thread and process pools",
+        sweep: Some("--upload-workers"),
     },
 ];
 

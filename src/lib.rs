@@ -17,16 +17,21 @@
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //! - [`chapters`]: the list of chapters, used by the tour, the bench and the tests.
 //! - [`sync`]: a semaphore, a simulated GIL and lock attempts that give up (ch06).
+//! - [`shutdown`]: Ctrl-C as a flag that stages check, for a clean stop.
+//! - [`chart`] and [`report`]: the SVG charts and `report.md` of `workbench report`.
 #![forbid(unsafe_code)]
 
 pub mod chapters;
+pub mod chart;
 pub mod cli;
 pub mod corpus;
 pub mod job;
 pub mod kernel;
 pub mod s3;
+pub mod report;
 pub mod samples;
 pub mod server;
+pub mod shutdown;
 pub mod store;
 pub mod task;
 pub mod sync;

@@ -1,17 +1,21 @@
 //! `workbench`: the tour of every chapter, and the tools around them (the corpus
 //! generator and the embedded store).
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use workbench::chapters::{self, Chapter};
 use workbench::cli::{Workload, parse_bytes, parse_duration};
 use workbench::corpus::{self, CorpusSpec};
 use workbench::job::Summary;
+use workbench::report::{Bench, Machine, Report, Run};
 use workbench::server::{self, StoreConfig};
+use workbench::trace::Trace;
 
 #[derive(Parser)]
 #[command(
@@ -25,14 +29,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Action {
-    /// Run every chapter on each workload and compare them (the default).
+    /// Run every chapter once, print the comparison table and write the report (the
+    /// default).
     Tour {
-        /// The workloads to run.
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = Workload::ALL)]
-        workloads: Vec<Workload>,
-        /// Folder for the traces of every run.
-        #[arg(long, default_value = "out/tour")]
+        #[command(flatten)]
+        runs: RunFlags,
+        /// Folder for the report (report.md, charts) and the traces.
+        #[arg(long, default_value = "reports/local")]
         out: PathBuf,
+        /// Criterion's results folder [default: `criterion` in the target folder].
+        #[arg(long)]
+        criterion: Option<PathBuf>,
+    },
+    /// Write the report: criterion's results (from `cargo bench --bench chapters`) and a
+    /// traced run of every chapter, as report.md and SVG charts.
+    Report {
+        #[command(flatten)]
+        runs: RunFlags,
+        /// Folder for the report.
+        #[arg(long, default_value = "reports/local")]
+        out: PathBuf,
+        /// Criterion's results folder [default: `criterion` in the target folder].
+        #[arg(long)]
+        criterion: Option<PathBuf>,
+        /// Run `cargo bench --bench chapters` first (about 15 minutes).
+        #[arg(long)]
+        bench: bool,
     },
     /// Generate a seeded corpus of photo-like images.
     Corpus {
@@ -84,10 +106,44 @@ enum Action {
     },
 }
 
+/// How the tour and the report run the chapters.
+#[derive(Debug, Clone, clap::Args)]
+struct RunFlags {
+    /// The workload every chapter runs.
+    #[arg(long, value_enum, default_value_t = Workload::Mixed)]
+    workload: Workload,
+    /// Images per run.
+    #[arg(long, default_value_t = 48)]
+    count: usize,
+    /// The embedded store's latency.
+    #[arg(long, default_value = "50ms", value_parser = parse_duration)]
+    latency: Duration,
+}
+
+impl Default for RunFlags {
+    fn default() -> Self {
+        RunFlags {
+            workload: Workload::Mixed,
+            count: 48,
+            latency: Duration::from_millis(50),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        None => tour(&Workload::ALL, &PathBuf::from("out/tour")),
-        Some(Action::Tour { workloads, out }) => tour(&workloads, &out),
+        None => tour(&RunFlags::default(), Path::new("reports/local"), None),
+        Some(Action::Tour {
+            runs,
+            out,
+            criterion,
+        }) => tour(&runs, &out, criterion),
+        Some(Action::Report {
+            runs,
+            out,
+            criterion,
+            bench,
+        }) => report(&runs, &out, criterion, bench),
         Some(Action::Corpus {
             count,
             png,
@@ -142,53 +198,114 @@ fn make_corpus(spec: CorpusSpec, out: PathBuf) -> Result<()> {
     Ok(())
 }
 
-/// Runs every chapter on every workload, one after the other, and prints a table.
-fn tour(workloads: &[Workload], out: &PathBuf) -> Result<()> {
+/// The tour: every chapter once, the comparison table, and the report.
+fn tour(flags: &RunFlags, out: &Path, criterion: Option<PathBuf>) -> Result<()> {
     ensure_chapters_built()?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     println!(
-        "The tour: every chapter on {} workload(s); this machine has {} cores.\n",
-        workloads.len(),
-        cores()
+        "The tour: every chapter once on the `{}` workload ({} images); this machine has {} cores.\n",
+        flags.workload.name(),
+        flags.count,
+        Machine::this().cores
     );
-    for &workload in workloads {
-        println!("workload {}", workload.name());
-        println!(
-            "  {:<22} {:>8} {:>10} {:>8} {:>7}",
-            "chapter", "wall s", "images/s", "overlap", "failed"
-        );
-        let mut baseline = None;
-        for chapter in chapters::ALL {
-            let summary = run_chapter(chapter, workload, out)?;
-            let speedup = *baseline.get_or_insert(summary.wall_s) / summary.wall_s.max(1e-9);
-            println!(
-                "  {:<22} {:>8.2} {:>10.1} {:>8.2} {:>7}   {:.1}x ch00",
-                chapter.name,
-                summary.wall_s,
-                summary.images_per_second(),
-                summary.overlap,
-                summary.failed.len(),
-                speedup
-            );
-        }
-        println!();
+    let runs = run_every_chapter(flags, out)?;
+    println!("{}", table(&runs));
+    write_report(flags, runs, &criterion_folder(criterion), out)
+}
+
+/// The report: criterion's results (after running the bench, if asked) and a traced run
+/// of every chapter.
+fn report(flags: &RunFlags, out: &Path, criterion: Option<PathBuf>, bench: bool) -> Result<()> {
+    if bench {
+        run_bench()?;
     }
-    println!("Traces are in {}.", out.display());
+    ensure_chapters_built()?;
+    let runs = run_every_chapter(flags, out)?;
+    write_report(flags, runs, &criterion_folder(criterion), out)
+}
+
+fn write_report(flags: &RunFlags, runs: Vec<Run>, criterion: &Path, out: &Path) -> Result<()> {
+    let report = Report {
+        workload: flags.workload,
+        runs,
+        bench: Bench::read(criterion),
+        machine: Machine::this(),
+    };
+    let written = report
+        .write(out)
+        .with_context(|| format!("writing the report into {}", out.display()))?;
+    for note in &written.notes {
+        println!("note: {note}");
+    }
+    println!(
+        "The report, with {} charts: {}",
+        written.charts.len(),
+        written.report.display()
+    );
     Ok(())
 }
 
-fn run_chapter(chapter: &Chapter, workload: Workload, out: &std::path::Path) -> Result<Summary> {
+/// Runs every chapter once, traced, with a progress display; traces go to `out/traces/`.
+fn run_every_chapter(flags: &RunFlags, out: &Path) -> Result<Vec<Run>> {
+    let traces = out.join("traces");
+    std::fs::create_dir_all(&traces).with_context(|| format!("creating {}", traces.display()))?;
+    let progress = if std::io::stderr().is_terminal() {
+        ProgressBar::new(chapters::ALL.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} chapters  {msg}  {elapsed}")
+    {
+        progress.set_style(style);
+    }
+    progress.enable_steady_tick(Duration::from_millis(200));
+    let mut runs = Vec::new();
+    for chapter in chapters::ALL {
+        progress.set_message(format!("running {}", chapter.name));
+        let run = run_chapter(chapter, flags, &traces)?;
+        progress.println(format!(
+            "  {:<22} {:>6.2} s",
+            chapter.name, run.summary.wall_s
+        ));
+        runs.push(run);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    Ok(runs)
+}
+
+/// The comparison table for the terminal.
+fn table(runs: &[Run]) -> String {
+    let baseline = runs.first().map(|r| r.summary.wall_s);
+    let mut text = format!(
+        "{:<22} {:>8} {:>9} {:>8} {:>8} {:>7}\n",
+        "chapter", "wall s", "images/s", "speedup", "overlap", "failed"
+    );
+    for run in runs {
+        let s = &run.summary;
+        let speedup = baseline.map_or(0.0, |b| b / s.wall_s.max(1e-9));
+        text.push_str(&format!(
+            "{:<22} {:>8.2} {:>9.1} {:>7.1}x {:>8.2} {:>7}\n",
+            s.chapter,
+            s.wall_s,
+            s.images_per_second(),
+            speedup,
+            s.overlap,
+            s.failed.len()
+        ));
+    }
+    text
+}
+
+fn run_chapter(chapter: &Chapter, flags: &RunFlags, traces: &Path) -> Result<Run> {
     let binary = chapters::binary_path(chapter.name)?;
-    let trace = out.join(format!("{}-{}.json", chapter.name, workload.name()));
+    let trace_file = traces.join(format!("{}-{}.json", chapter.name, flags.workload.name()));
+    let count = flags.count.to_string();
+    let latency = format!("{}ms", flags.latency.as_secs_f64() * 1e3);
     let output = Command::new(&binary)
-        .args([
-            "--workload",
-            workload.name(),
-            "--json",
-            "--quiet",
-            "--trace",
-        ])
-        .arg(&trace)
+        .args(["--workload", flags.workload.name(), "--json", "--quiet"])
+        .args(["--count", &count, "--latency", &latency, "--trace"])
+        .arg(&trace_file)
         .output()
         .with_context(|| format!("running {}", binary.display()))?;
     if output.status.code() == Some(2) {
@@ -198,8 +315,43 @@ fn run_chapter(chapter: &Chapter, workload: Workload, out: &std::path::Path) -> 
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("reading the summary of {}", chapter.name))
+    let summary: Summary = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("reading the summary of {}", chapter.name))?;
+    let trace = Trace::read(&trace_file)
+        .with_context(|| format!("reading the trace {}", trace_file.display()))?;
+    Ok(Run { summary, trace })
+}
+
+/// Criterion's results: `criterion` in the cargo target folder this binary was built
+/// into, unless given.
+fn criterion_folder(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        let exe = std::env::current_exe().unwrap_or_default();
+        exe.ancestors()
+            .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+            .map_or_else(
+                || PathBuf::from("target/criterion"),
+                |t| t.join("criterion"),
+            )
+    })
+}
+
+/// Runs the full criterion bench (needs cargo: run this through `cargo run`).
+fn run_bench() -> Result<()> {
+    let Some(cargo) = std::env::var_os("CARGO") else {
+        bail!(
+            "--bench needs cargo: run `cargo bench --bench chapters` first, or use `cargo run --release -- report --bench`"
+        );
+    };
+    println!("Running `cargo bench --bench chapters` (about 15 minutes)...");
+    let status = Command::new(cargo)
+        .args(["bench", "--bench", "chapters"])
+        .status()
+        .context("running cargo bench")?;
+    if !status.success() {
+        bail!("`cargo bench --bench chapters` failed");
+    }
+    Ok(())
 }
 
 /// `cargo run` builds only the `workbench` binary; the tour needs every chapter's. When
@@ -228,8 +380,4 @@ fn ensure_chapters_built() -> Result<()> {
         bail!("building the chapter binaries failed");
     }
     Ok(())
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }

@@ -1,0 +1,627 @@
+//! `report.md` and its charts: criterion's measurements of every chapter on every
+//! workload, and one traced run of each chapter drawn as a timeline.
+//!
+//! The bench (`benches/chapters.rs`) and this module agree on the benchmarks' names
+//! through [`bench_id`], [`sweep_id`] and [`GIL_GROUP`]; criterion writes each result to
+//! `<target>/criterion/<name>/new/estimates.json`, which [`Bench::read`] collects.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::chapters;
+use crate::chart::{self, Bar, BarGroup, Line};
+use crate::cli::Workload;
+use crate::job::Summary;
+use crate::trace::Trace;
+
+/// The chapter whose `--gil` switch the report compares against the same chapter
+/// without it, when that chapter exists.
+pub const GIL_CHAPTER: &str = "ch06-shared-state";
+/// The criterion group of that comparison; its benchmarks are `threads` and `gil`.
+pub const GIL_GROUP: &str = "gil";
+/// The workload of the worker sweeps.
+pub const SWEEP_WORKLOAD: Workload = Workload::Mixed;
+/// Images per run in the worker sweeps (fewer than the workloads' 48, so that a sweep
+/// with one worker stays short).
+pub const SWEEP_IMAGES: usize = 24;
+
+/// The name of the benchmark of `chapter` on `workload`: criterion group `workload`,
+/// function `chapter`.
+pub fn bench_id(workload: Workload, chapter: &str) -> String {
+    format!("{}/{chapter}", workload.name())
+}
+
+/// The name of the benchmark of `chapter` with `workers` workers in the sweep.
+pub fn sweep_id(chapter: &str, workers: usize) -> String {
+    format!("sweep/{chapter}/{workers}")
+}
+
+/// Why the report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file or folder could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] chart::ChartError),
+}
+
+/// One benchmark's result: criterion's median and its 95% confidence interval, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// The median time of one run.
+    pub median_s: f64,
+    /// The interval's lower end.
+    pub low_s: f64,
+    /// The interval's upper end.
+    pub high_s: f64,
+}
+
+/// Every criterion result found, by benchmark name (`cpu/ch00-sequential`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bench {
+    /// The folder read.
+    pub folder: PathBuf,
+    /// Whether the folder exists at all.
+    pub found: bool,
+    /// The results, by name.
+    pub results: BTreeMap<String, Estimate>,
+}
+
+impl Bench {
+    /// Reads every `new/estimates.json` under `folder` (criterion's output). A missing
+    /// folder or an unreadable result is not an error: the report says what it lacks.
+    pub fn read(folder: &Path) -> Bench {
+        let mut bench = Bench {
+            folder: folder.to_path_buf(),
+            found: folder.is_dir(),
+            results: BTreeMap::new(),
+        };
+        let mut pending = vec![folder.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if !path.is_dir() {
+                    continue;
+                }
+                if entry.file_name() == "new" {
+                    if let Some((name, estimate)) = read_result(&path) {
+                        bench.results.insert(name, estimate);
+                    }
+                } else {
+                    pending.push(path);
+                }
+            }
+        }
+        bench
+    }
+
+    /// The result called `name`, if measured.
+    pub fn get(&self, name: &str) -> Option<Estimate> {
+        self.results.get(name).copied()
+    }
+}
+
+/// One result folder of criterion (`.../new/`): its full name from `benchmark.json` and
+/// its median from `estimates.json` (nanoseconds there).
+fn read_result(dir: &Path) -> Option<(String, Estimate)> {
+    let read = |file: &str| -> Option<serde_json::Value> {
+        serde_json::from_slice(&std::fs::read(dir.join(file)).ok()?).ok()
+    };
+    let name = read("benchmark.json")?["full_id"].as_str()?.to_string();
+    let median = &read("estimates.json")?["median"];
+    let seconds = |v: &serde_json::Value| v.as_f64().map(|ns| ns / 1e9);
+    Some((
+        name,
+        Estimate {
+            median_s: seconds(&median["point_estimate"])?,
+            low_s: seconds(&median["confidence_interval"]["lower_bound"])?,
+            high_s: seconds(&median["confidence_interval"]["upper_bound"])?,
+        },
+    ))
+}
+
+/// One traced run of a chapter: its summary and its spans.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// The summary the chapter printed.
+    pub summary: Summary,
+    /// The trace it wrote.
+    pub trace: Trace,
+}
+
+/// The machine the numbers come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Machine {
+    /// Cores available to this process.
+    pub cores: usize,
+    /// The processor's model name.
+    pub model: String,
+    /// The operating system and architecture.
+    pub os: String,
+    /// Installed memory in GiB (0 when unknown).
+    pub memory_gib: f64,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn this() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let model = cpuinfo
+            .lines()
+            .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
+            .map_or_else(|| "unknown".to_string(), |(_, m)| m.trim().to_string());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_gib = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map_or(0.0, |kib| kib / (1024.0 * 1024.0));
+        Machine {
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            model,
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            memory_gib,
+        }
+    }
+}
+
+/// The versions of the crates whose speed the numbers depend on, from `Cargo.lock`.
+pub fn crate_versions() -> Vec<(String, String)> {
+    const WATCHED: [&str; 9] = [
+        "crossbeam-channel",
+        "rayon",
+        "tokio",
+        "ureq",
+        "hyper",
+        "jpeg-decoder",
+        "image",
+        "fast_image_resize",
+        "criterion",
+    ];
+    let lock = include_str!("../Cargo.lock");
+    let mut versions = Vec::new();
+    for package in lock.split("[[package]]") {
+        let field = |key: &str| {
+            package.lines().find_map(|line| {
+                let value = line.strip_prefix(key)?.trim().strip_prefix('=')?.trim();
+                Some(value.trim_matches('"').to_string())
+            })
+        };
+        if let (Some(name), Some(version)) = (field("name "), field("version "))
+            && WATCHED.contains(&name.as_str())
+        {
+            versions.push((name, version));
+        }
+    }
+    versions.sort();
+    versions
+}
+
+/// Everything a report is made from.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The workload of the traced runs.
+    pub workload: Workload,
+    /// One traced run per chapter, in chapter order.
+    pub runs: Vec<Run>,
+    /// Criterion's results.
+    pub bench: Bench,
+    /// The machine.
+    pub machine: Machine,
+}
+
+/// What [`Report::write`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// `report.md`.
+    pub report: PathBuf,
+    /// Every chart.
+    pub charts: Vec<PathBuf>,
+    /// What the report lacks, for the person who asked for it.
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Writes `report.md` and its SVG charts into `folder` (created if missing).
+    pub fn write(&self, folder: &Path) -> Result<Written, ReportError> {
+        std::fs::create_dir_all(folder).map_err(|source| ReportError::Write {
+            path: folder.to_path_buf(),
+            source,
+        })?;
+        let mut out = Output {
+            folder: folder.to_path_buf(),
+            charts: Vec::new(),
+        };
+        let mut md = String::new();
+        let mut notes = Vec::new();
+        self.header(&mut md);
+        self.tour_section(&mut md);
+        self.bench_section(&mut md, &mut out, &mut notes)?;
+        self.timeline_section(&mut md, &mut out)?;
+        let report = folder.join("report.md");
+        out.file(&report, &md)?;
+        Ok(Written {
+            report,
+            charts: out.charts,
+            notes,
+        })
+    }
+
+    fn header(&self, md: &mut String) {
+        let m = &self.machine;
+        let _ = writeln!(md, "# Thumbnail workbench: the report\n");
+        let _ = writeln!(
+            md,
+            "Every chapter makes the same thumbnails; only the concurrency differs. \
+             Measured on **{} cores** ({}), {}, {:.0} GiB of memory, on {}.\n",
+            m.cores,
+            m.model,
+            m.os,
+            m.memory_gib,
+            httpdate::fmt_http_date(std::time::SystemTime::now())
+        );
+        let crates: Vec<String> = crate_versions()
+            .iter()
+            .map(|(name, version)| format!("{name} {version}"))
+            .collect();
+        let _ = writeln!(md, "Crates: {}.\n", crates.join(", "));
+    }
+
+    /// The table of the traced runs (the tour's table).
+    fn tour_section(&self, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## One run of each chapter on `{}`\n\nOne traced run each (not a benchmark: \
+             see the medians below). Overlap is the time spent working, summed over every \
+             worker, over the wall time.\n",
+            self.workload.name(),
+        );
+        md.push_str(&comparison_table(&self.runs));
+        md.push('\n');
+    }
+
+    fn bench_section(
+        &self,
+        md: &mut String,
+        out: &mut Output,
+        notes: &mut Vec<String>,
+    ) -> Result<(), ReportError> {
+        let bench = &self.bench;
+        let _ = writeln!(md, "## Benchmarks\n");
+        if !bench.found || bench.results.is_empty() {
+            let why = if bench.found {
+                "holds no results"
+            } else {
+                "does not exist"
+            };
+            let note = format!(
+                "no criterion results: {} {why}; run `cargo bench --bench chapters` (about \
+                 15 minutes), then the report again, for medians, speedups and worker sweeps",
+                bench.folder.display()
+            );
+            let _ = writeln!(md, "> {}.\n", capitalise(&note));
+            notes.push(note);
+            return Ok(());
+        }
+        let _ = writeln!(
+            md,
+            "Each chapter binary timed as a whole process by criterion (start-up included), \
+             median of its samples with the 95% confidence interval; on `io` and `mixed` \
+             the embedded store answers after 50 ms.\n"
+        );
+        let mut missing = Vec::new();
+        let chapter_names: Vec<String> = chapters::ALL.iter().map(|c| c.name.to_string()).collect();
+        let mut speedups = Vec::new();
+        for workload in Workload::ALL {
+            let measured: Vec<(String, Option<Estimate>)> = chapters::ALL
+                .iter()
+                .map(|c| (c.name.to_string(), bench.get(&bench_id(workload, c.name))))
+                .collect();
+            missing.extend(
+                measured
+                    .iter()
+                    .filter(|(_, e)| e.is_none())
+                    .map(|(name, _)| bench_id(workload, name)),
+            );
+            let bars: Vec<Bar> = measured
+                .iter()
+                .filter_map(|(name, e)| {
+                    let e = (*e)?;
+                    Some(Bar {
+                        label: name.clone(),
+                        value: e.median_s,
+                        interval: Some((e.low_s, e.high_s)),
+                    })
+                })
+                .collect();
+            if bars.is_empty() {
+                continue;
+            }
+            let file = format!("bench-{}.svg", workload.name());
+            let title = format!(
+                "Workload {}: seconds per run (median, 95% interval)",
+                workload.name()
+            );
+            out.chart(&file, &chart::bars(&title, "seconds", " s", &bars)?)?;
+            let _ = writeln!(
+                md,
+                "### Workload `{}`\n\n![{title}]({file})\n",
+                workload.name()
+            );
+            let baseline = measured.first().and_then(|(_, e)| *e);
+            md.push_str(
+                "| chapter | median s | 95% interval | speedup over ch00 |\n|---|---:|---:|---:|\n",
+            );
+            for (name, estimate) in &measured {
+                let Some(e) = estimate else { continue };
+                let speedup = baseline.map_or("-".to_string(), |b| {
+                    format!("{:.1}x", b.median_s / e.median_s.max(1e-12))
+                });
+                let _ = writeln!(
+                    md,
+                    "| {name} | {:.3} | {:.3} to {:.3} | {speedup} |",
+                    e.median_s, e.low_s, e.high_s
+                );
+            }
+            md.push('\n');
+            speedups.push(BarGroup {
+                name: workload.name().to_string(),
+                values: measured
+                    .iter()
+                    .map(|(_, e)| Some(baseline?.median_s / e.as_ref()?.median_s.max(1e-12)))
+                    .collect(),
+            });
+        }
+        if !speedups.is_empty() {
+            let title = "Speedup over ch00-sequential (higher is better)";
+            out.chart(
+                "speedup.svg",
+                &chart::grouped_bars(
+                    title,
+                    "times faster than ch00",
+                    &chapter_names,
+                    &speedups,
+                    Some(1.0),
+                )?,
+            )?;
+            let _ = writeln!(md, "### Speedup\n\n![{title}](speedup.svg)\n");
+        }
+        self.sweep_section(md, out, &mut missing)?;
+        self.gil_section(md, out)?;
+        if let Some(kernel) = bench.get("kernel/jpeg_1920x1280_to_32_64_200") {
+            let _ = writeln!(
+                md,
+                "### The CPU step alone\n\nOne 1920x1280 JPEG to three thumbnails on one \
+                 thread: {:.1} ms (median), so at best {:.0} images per second per core.\n",
+                kernel.median_s * 1e3,
+                1.0 / kernel.median_s.max(1e-12)
+            );
+        }
+        if !missing.is_empty() {
+            let note = format!(
+                "criterion has no result for {} benchmark(s): {}",
+                missing.len(),
+                missing.join(", ")
+            );
+            let _ = writeln!(md, "> Partial results: {note}.\n");
+            notes.push(note);
+        }
+        Ok(())
+    }
+
+    fn sweep_section(
+        &self,
+        md: &mut String,
+        out: &mut Output,
+        missing: &mut Vec<String>,
+    ) -> Result<(), ReportError> {
+        let mut lines = Vec::new();
+        for chapter in chapters::ALL {
+            let Some(flag) = chapter.sweep else { continue };
+            let mut points = Vec::new();
+            for &workers in chapters::SWEEP_WORKERS {
+                let id = sweep_id(chapter.name, workers);
+                match self.bench.get(&id) {
+                    Some(e) => points.push((workers as f64, e.median_s)),
+                    None => missing.push(id),
+                }
+            }
+            if !points.is_empty() {
+                lines.push(Line {
+                    name: format!("{} {flag}", chapter.name),
+                    points,
+                });
+            }
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let title = format!(
+            "Worker sweep: {} images of `{}`, median seconds per run",
+            SWEEP_IMAGES,
+            SWEEP_WORKLOAD.name()
+        );
+        out.chart(
+            "sweep.svg",
+            &chart::lines(&title, "workers", "seconds", &lines)?,
+        )?;
+        let _ = writeln!(
+            md,
+            "### Worker sweep\n\nEach chapter that has a worker count, run with 1 to {} \
+             workers on {} images of `{}`.\n\n![{title}](sweep.svg)\n",
+            chapters::SWEEP_WORKERS.last().copied().unwrap_or(1),
+            SWEEP_IMAGES,
+            SWEEP_WORKLOAD.name()
+        );
+        Ok(())
+    }
+
+    fn gil_section(&self, md: &mut String, out: &mut Output) -> Result<(), ReportError> {
+        if chapters::find(GIL_CHAPTER).is_none() {
+            return Ok(());
+        }
+        let bars: Vec<Bar> = [
+            ("threads", "threads"),
+            ("gil", "threads with a simulated GIL"),
+        ]
+        .iter()
+        .filter_map(|(id, label)| {
+            let e = self.bench.get(&format!("{GIL_GROUP}/{id}"))?;
+            Some(Bar {
+                label: label.to_string(),
+                value: e.median_s,
+                interval: Some((e.low_s, e.high_s)),
+            })
+        })
+        .collect();
+        if bars.len() < 2 {
+            return Ok(());
+        }
+        let title = format!("{GIL_CHAPTER} on `cpu`: with and without a simulated GIL");
+        out.chart("gil.svg", &chart::bars(&title, "seconds", " s", &bars)?)?;
+        let _ = writeln!(md, "### The simulated GIL\n\n![{title}](gil.svg)\n");
+        Ok(())
+    }
+
+    fn timeline_section(&self, md: &mut String, out: &mut Output) -> Result<(), ReportError> {
+        let x_max = self
+            .runs
+            .iter()
+            .map(|r| r.trace.figures().wall_s)
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            md,
+            "## Timelines\n\nOne lane per worker, one bar per step: download, resize, \
+             upload, and waiting (queue_wait). Every timeline has the same time axis, \
+             so their lengths compare directly.\n"
+        );
+        for run in &self.runs {
+            let name = &run.summary.chapter;
+            let file = format!("timeline-{name}.svg");
+            let title = format!(
+                "{name} on {}: {:.2} s, overlap {:.1}",
+                self.workload.name(),
+                run.summary.wall_s,
+                run.summary.overlap
+            );
+            out.chart(&file, &chart::timeline(&title, &run.trace, x_max)?)?;
+            let _ = writeln!(md, "![{title}]({file})\n");
+        }
+        Ok(())
+    }
+}
+
+/// The comparison table of some runs, in Markdown: chapter, wall time, images per
+/// second, speedup over the first run (ch00), overlap, failures, peak memory.
+pub fn comparison_table(runs: &[Run]) -> String {
+    let mut md = String::from(
+        "| chapter | wall s | images/s | speedup | overlap | failed | peak MiB |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let baseline = runs
+        .iter()
+        .find(|r| r.summary.chapter == chapters::ALL[0].name)
+        .map(|r| r.summary.wall_s);
+    for run in runs {
+        let s = &run.summary;
+        let speedup = baseline.map_or("-".to_string(), |b| {
+            format!("{:.1}x", b / s.wall_s.max(1e-9))
+        });
+        let _ = writeln!(
+            md,
+            "| {} | {:.2} | {:.1} | {speedup} | {:.2} | {} | {:.0} |",
+            s.chapter,
+            s.wall_s,
+            s.images_per_second(),
+            s.overlap,
+            s.failed.len(),
+            s.peak_rss_mb
+        );
+    }
+    md
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The report's folder and the charts written into it so far.
+struct Output {
+    folder: PathBuf,
+    charts: Vec<PathBuf>,
+}
+
+impl Output {
+    fn file(&self, path: &Path, text: &str) -> Result<(), ReportError> {
+        crate::store::write_atomically(path, text.as_bytes()).map_err(|source| ReportError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn chart(&mut self, name: &str, svg: &str) -> Result<(), ReportError> {
+        let path = self.folder.join(name);
+        self.file(&path, svg)?;
+        self.charts.push(path);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn criterion_results_are_read_by_their_full_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("cpu/ch00-sequential/new");
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(
+            new.join("benchmark.json"),
+            r#"{"full_id":"cpu/ch00-sequential"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            new.join("estimates.json"),
+            r#"{"median":{"point_estimate":2e9,"confidence_interval":{"lower_bound":1e9,"upper_bound":3e9}}}"#,
+        )
+        .unwrap();
+        // A result folder without its files is skipped, not fatal.
+        std::fs::create_dir_all(dir.path().join("io/ch00-sequential/new")).unwrap();
+        let bench = Bench::read(dir.path());
+        assert!(bench.found);
+        assert_eq!(bench.results.len(), 1);
+        let e = bench
+            .get(&bench_id(Workload::Cpu, "ch00-sequential"))
+            .unwrap();
+        assert_eq!((e.median_s, e.low_s, e.high_s), (2.0, 1.0, 3.0));
+        assert!(!Bench::read(&dir.path().join("nothing")).found);
+    }
+
+    #[test]
+    fn crate_versions_come_from_the_lock_file() {
+        let versions = crate_versions();
+        assert!(versions.iter().any(|(name, _)| name == "rayon"));
+    }
+}

@@ -1,0 +1,105 @@
+//! ch09-pipeline's lesson: the bounded channel is backpressure. Counted from the trace,
+//! never timed: at any moment, the images downloaded but not yet being resized are at
+//! most the channel's capacity, plus one per downloader (holding an image while it waits
+//! for room) and one per resizer (just taken, not yet started).
+
+mod common;
+
+use std::time::Duration;
+
+use common::serve;
+use workbench::corpus::{self, CorpusSpec};
+use workbench::trace::{Phase, Trace};
+
+const IMAGES: usize = 24;
+const DOWNLOADERS: usize = 3;
+const RESIZERS: usize = 1;
+const QUEUE: usize = 1;
+
+/// Runs ch09 on a corpus of `IMAGES` images served with no latency (downloads are quick,
+/// the single resizer is the slow stage), with `extra` flags, and returns its trace.
+fn traced_run(extra: &[&str]) -> Trace {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = CorpusSpec {
+        count: IMAGES,
+        png: 0,
+        seed: 9,
+        width: 960,
+        height: 640,
+    };
+    corpus::generate(&spec, dir.path()).unwrap();
+    let store = serve(dir.path(), Duration::ZERO);
+    let trace_file = tempfile::NamedTempFile::new().unwrap();
+    let mut flags: Vec<String> = vec![
+        "--trace".into(),
+        trace_file.path().to_str().unwrap().into(),
+        "--download-workers".into(),
+        DOWNLOADERS.to_string(),
+        "--resize-workers".into(),
+        RESIZERS.to_string(),
+        "--queue".into(),
+        QUEUE.to_string(),
+    ];
+    flags.extend(extra.iter().map(|f| f.to_string()));
+    let run = common::run_chapter("ch09-pipeline", store.url(), &flags);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.summary["thumbnails"], IMAGES * 3);
+    Trace::read(trace_file.path()).unwrap()
+}
+
+/// The most images that were, at one moment, downloaded and not yet in a resize: +1 when
+/// a download ends, -1 when a resize starts (at equal times the start counts first).
+fn most_images_waiting(trace: &Trace) -> usize {
+    let mut events: Vec<(u64, i64)> = Vec::new();
+    for span in &trace.spans {
+        match span.phase {
+            Phase::Download => events.push((span.end_us, 1)),
+            Phase::Resize => events.push((span.start_us, -1)),
+            _ => {}
+        }
+    }
+    events.sort();
+    let mut waiting: i64 = 0;
+    let mut most = 0;
+    for (_, change) in events {
+        waiting += change;
+        most = most.max(waiting);
+    }
+    most as usize
+}
+
+#[test]
+fn a_bounded_channel_caps_the_images_waiting_in_memory() {
+    let trace = traced_run(&[]);
+    let bound = QUEUE + DOWNLOADERS + RESIZERS;
+    let most = most_images_waiting(&trace);
+    assert!(
+        most <= bound,
+        "{most} images waited at once; the channel allows at most {bound}"
+    );
+    // Every image went through all three stages, each on its own kind of thread.
+    for (phase, prefix) in [
+        (Phase::Download, "download-"),
+        (Phase::Resize, "resize-"),
+        (Phase::Upload, "upload-"),
+    ] {
+        let spans: Vec<_> = trace.spans.iter().filter(|s| s.phase == phase).collect();
+        assert_eq!(spans.len(), IMAGES, "{phase:?}");
+        assert!(
+            spans.iter().all(|s| s.worker.starts_with(prefix)),
+            "{phase:?}"
+        );
+    }
+}
+
+#[test]
+fn without_the_bound_downloads_race_ahead_of_the_resizer() {
+    let trace = traced_run(&["--unbounded"]);
+    let most = most_images_waiting(&trace);
+    // Downloads over loopback are several times quicker than a resize of a 960x640
+    // image, so with nothing to stop them the three downloaders finish far ahead.
+    assert!(
+        most > QUEUE + DOWNLOADERS + RESIZERS,
+        "only {most} images waited at once without the bound"
+    );
+}
