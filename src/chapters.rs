@@ -16,11 +16,23 @@ pub struct Chapter {
 }
 
 /// Every chapter, in order.
-pub const ALL: &[Chapter] = &[Chapter {
-    name: "ch00-sequential",
-    pattern: "one loop, one image at a time: the baseline",
-    python: "a plain for loop",
-}];
+pub const ALL: &[Chapter] = &[
+    Chapter {
+        name: "ch00-sequential",
+        pattern: "one loop, one image at a time: the baseline",
+        python: "a plain for loop",
+    },
+    Chapter {
+        name: "ch04-thread-pool",
+        pattern: "a hand-built thread pool with futures: submit, map, as_completed",
+        python: "concurrent.futures.ThreadPoolExecutor",
+    },
+    Chapter {
+        name: "ch05-process-pool",
+        pattern: "worker processes fed tasks as data: spawn, fork, forkserver",
+        python: "multiprocessing, ProcessPoolExecutor",
+    },
+];
 
 /// The chapter called `name`.
 pub fn find(name: &str) -> Option<&'static Chapter> {

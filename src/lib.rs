@@ -14,14 +14,19 @@
 //! - [`trace`]: spans, and the figures derived from them.
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //! - [`chapters`]: the list of chapters, used by the tour, the bench and the tests.
-#![forbid(unsafe_code)]
+//! - [`thread_pool`]: a hand-built thread pool with futures (chapter 4).
+//! - [`process_pool`]: a hand-built pool of worker processes: spawn, fork, forkserver
+//!   (chapter 5). Its `fork` calls are the workbench's only `unsafe` code.
+#![deny(unsafe_code)]
 
 pub mod chapters;
 pub mod cli;
 pub mod corpus;
 pub mod job;
 pub mod kernel;
+pub mod process_pool;
 pub mod samples;
 pub mod server;
 pub mod store;
+pub mod thread_pool;
 pub mod trace;
