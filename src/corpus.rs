@@ -351,7 +351,7 @@ fn kind_of(spec: &CorpusSpec, index: usize) -> Kind {
     let first_png = spec.count.saturating_sub(spec.png);
     if index < first_png {
         Kind::Jpeg
-    } else if (index - first_png) % 2 == 0 {
+    } else if (index - first_png).is_multiple_of(2) {
         Kind::PngRgba
     } else {
         Kind::PngRgb

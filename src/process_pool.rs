@@ -261,7 +261,7 @@ fn wait(reap: Reap) -> String {
             Ok(other) => format!("ended: {other:?}"),
             Err(error) => format!("cannot be waited for: {error}"),
         },
-        Reap::ByForkserver => "ended".to_string(),
+        Reap::ByForkserver => "ended (its parent, the fork server, saw how)".to_string(),
     }
 }
 
