@@ -369,7 +369,7 @@ fn ch05_a_worker_killed_mid_task_is_replaced_and_its_task_retried() {
     let store = serve(corpus.dir.path(), Duration::from_millis(400));
     let out = tempfile::tempdir().unwrap();
     let trace = corpus.dir.path().join("trace.json");
-    let mut child = start_ch05(store.url(), out.path(), &trace, &["--workers", "2"]);
+    let child = start_ch05(store.url(), out.path(), &trace, &["--workers", "2"]);
     let workers = wait_for_workers(child.id(), 2);
     // Each worker is now waiting on its first download (400 ms): kill one mid-task.
     thread::sleep(Duration::from_millis(150));
