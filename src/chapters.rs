@@ -49,6 +49,18 @@ pub const ALL: &[Chapter] = &[
         sweep: Some("--workers"),
     },
     Chapter {
+        name: "ch04-thread-pool",
+        pattern: "a hand-built thread pool with futures: submit, map, as_completed",
+        python: "concurrent.futures.ThreadPoolExecutor",
+        sweep: Some("--download-workers"),
+    },
+    Chapter {
+        name: "ch05-process-pool",
+        pattern: "worker processes fed tasks as data: spawn, fork, forkserver",
+        python: "multiprocessing, ProcessPoolExecutor",
+        sweep: Some("--workers"),
+    },
+    Chapter {
         name: "ch06-shared-state",
         pattern: "workers sharing state: atomics, locks, a semaphore, channels, a simulated GIL",
         python: "threading.Lock, Semaphore, multiprocessing.Value, queue.Queue, the GIL",

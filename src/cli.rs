@@ -372,7 +372,8 @@ pub fn drive(
         })?;
     }
     let outcomes = account_for_every_image(job.images(), refused, outcomes);
-    let summary = summarise(chapter, &outcomes, &trace);
+    let mut summary = summarise(chapter, &outcomes, &trace);
+    summary.peak_rss_mb += job.workers_peak_rss_mb();
     if common.json {
         println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     } else {

@@ -264,6 +264,8 @@ struct JobInner {
     client: HttpClient,
     tracer: Tracer,
     progress: indicatif::ProgressBar,
+    /// Peak memory of each worker process (by pid), in MiB, as the workers report it.
+    worker_memory: std::sync::Mutex<std::collections::BTreeMap<u32, f64>>,
 }
 
 impl Job {
@@ -278,6 +280,7 @@ impl Job {
                 client,
                 tracer: Tracer::new(),
                 progress,
+                worker_memory: Default::default(),
             }),
         }
     }
@@ -295,6 +298,28 @@ impl Job {
     /// The spans recorded so far.
     pub fn tracer(&self) -> &Tracer {
         &self.inner.tracer
+    }
+
+    /// Records the peak memory a worker process reported (chapters with worker processes
+    /// call it with each reply; the largest report of each pid counts).
+    pub fn note_worker_memory(&self, pid: u32, peak_rss_mb: f64) {
+        let mut memory = self
+            .inner
+            .worker_memory
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let peak = memory.entry(pid).or_insert(0.0);
+        *peak = peak.max(peak_rss_mb);
+    }
+
+    /// The peak memory of every worker process, summed (0 with no worker processes).
+    pub fn workers_peak_rss_mb(&self) -> f64 {
+        let memory = self
+            .inner
+            .worker_memory
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        memory.values().sum()
     }
 
     /// Step 1, IO-bound: fetch the image's bytes.

@@ -19,7 +19,10 @@
 //! - [`sync`]: a semaphore, a simulated GIL and lock attempts that give up (ch06).
 //! - [`shutdown`]: Ctrl-C as a flag that stages check, for a clean stop.
 //! - [`chart`] and [`report`]: the SVG charts and `report.md` of `workbench report`.
-#![forbid(unsafe_code)]
+//! - [`thread_pool`]: a hand-built thread pool with futures (chapter 4).
+//! - [`process_pool`]: a hand-built pool of worker processes: spawn, fork, forkserver
+//!   (chapter 5). Its `fork` calls are the workbench's only `unsafe` code.
+#![deny(unsafe_code)]
 
 pub mod chapters;
 pub mod chart;
@@ -29,10 +32,12 @@ pub mod job;
 pub mod kernel;
 pub mod s3;
 pub mod report;
+pub mod process_pool;
 pub mod samples;
 pub mod server;
 pub mod shutdown;
 pub mod store;
 pub mod task;
 pub mod sync;
+pub mod thread_pool;
 pub mod trace;
