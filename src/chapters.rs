@@ -16,11 +16,23 @@ pub struct Chapter {
 }
 
 /// Every chapter, in order.
-pub const ALL: &[Chapter] = &[Chapter {
-    name: "ch00-sequential",
-    pattern: "one loop, one image at a time: the baseline",
-    python: "a plain for loop",
-}];
+pub const ALL: &[Chapter] = &[
+    Chapter {
+        name: "ch00-sequential",
+        pattern: "one loop, one image at a time: the baseline",
+        python: "a plain for loop",
+    },
+    Chapter {
+        name: "ch07-async",
+        pattern: "one tokio task per image, bounded by a semaphore, CPU work off the runtime",
+        python: "asyncio with aiohttp, asyncio.Semaphore, run_in_executor",
+    },
+    Chapter {
+        name: "ch08-event-loop",
+        pattern: "an event loop built by hand on mio: callbacks, timers, futures, protocols",
+        python: "asyncio's loop: call_soon, call_later, Future, Protocol and Transport",
+    },
+];
 
 /// The chapter called `name`.
 pub fn find(name: &str) -> Option<&'static Chapter> {

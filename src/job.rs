@@ -192,6 +192,9 @@ pub enum ImageError {
     /// The worker handling the image panicked (chapters that catch panics report this).
     #[error("worker panicked: {0}")]
     Panicked(String),
+    /// The run was interrupted (Ctrl-C) before this image was done.
+    #[error("cancelled: the run was interrupted before this image was done")]
+    Cancelled,
     /// The chapter returned no outcome for this image: a bug in the chapter.
     #[error("no outcome: the chapter never reported this image")]
     Lost,

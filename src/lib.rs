@@ -14,11 +14,15 @@
 //! - [`trace`]: spans, and the figures derived from them.
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //! - [`chapters`]: the list of chapters, used by the tour, the bench and the tests.
+//! - [`async_store`]: the IO steps as async functions, for the tokio chapter.
+//! - [`event_loop`]: an event loop built by hand on mio, for the event-loop chapter.
 #![forbid(unsafe_code)]
 
+pub mod async_store;
 pub mod chapters;
 pub mod cli;
 pub mod corpus;
+pub mod event_loop;
 pub mod job;
 pub mod kernel;
 pub mod samples;

@@ -65,12 +65,16 @@ fn every_chapter_is_listed_built_and_has_a_file() {
 
 #[test]
 fn chapters_are_in_order_and_each_file_opens_with_its_lesson() {
-    for (number, chapter) in chapters::ALL.iter().enumerate() {
+    // Numbers increase down the list (a branch may hold only some of the chapters).
+    let mut previous: Option<u32> = None;
+    for chapter in chapters::ALL {
+        let number: u32 = chapter.name[2..4].parse().unwrap();
         assert!(
-            chapter.name.starts_with(&format!("ch{number:02}-")),
+            chapter.name.starts_with("ch") && previous.is_none_or(|p| p < number),
             "{} is out of order",
             chapter.name
         );
+        previous = Some(number);
         let file = format!(
             "{}/chapters/{}.rs",
             env!("CARGO_MANIFEST_DIR"),
