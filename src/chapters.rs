@@ -67,6 +67,18 @@ pub const ALL: &[Chapter] = &[
         sweep: None,
     },
     Chapter {
+        name: "ch07-async",
+        pattern: "one tokio task per image, bounded by a semaphore, CPU work off the runtime",
+        python: "asyncio with aiohttp, asyncio.Semaphore, run_in_executor",
+        sweep: Some("--concurrency"),
+    },
+    Chapter {
+        name: "ch08-event-loop",
+        pattern: "an event loop built by hand on mio: callbacks, timers, futures, protocols",
+        python: "asyncio's loop: call_soon, call_later, Future, Protocol and Transport",
+        sweep: None,
+    },
+    Chapter {
         name: "ch09-pipeline",
         pattern: "download, bounded channel, resize on every core, upload: stages that overlap",
         python: "queue.Queue(maxsize) between thread and process pools",

@@ -192,8 +192,8 @@ pub enum ImageError {
     /// The worker handling the image panicked (chapters that catch panics report this).
     #[error("worker panicked: {0}")]
     Panicked(String),
-    /// The run was stopped (Ctrl-C) before this image was started.
-    #[error("not started: the run was stopped")]
+    /// The run was stopped (Ctrl-C) before this image was done.
+    #[error("cancelled: the run was stopped before this image was done")]
     Cancelled,
     /// The chapter returned no outcome for this image: a bug in the chapter.
     #[error("no outcome: the chapter never reported this image")]

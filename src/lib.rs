@@ -22,22 +22,26 @@
 //! - [`thread_pool`]: a hand-built thread pool with futures (chapter 4).
 //! - [`process_pool`]: a hand-built pool of worker processes: spawn, fork, forkserver
 //!   (chapter 5). Its `fork` calls are the workbench's only `unsafe` code.
+//! - [`async_store`]: the IO steps as async functions, for the tokio chapter.
+//! - [`event_loop`]: an event loop built by hand on mio, for the event-loop chapter.
 #![deny(unsafe_code)]
 
+pub mod async_store;
 pub mod chapters;
 pub mod chart;
 pub mod cli;
 pub mod corpus;
+pub mod event_loop;
 pub mod job;
 pub mod kernel;
-pub mod s3;
-pub mod report;
 pub mod process_pool;
+pub mod report;
+pub mod s3;
 pub mod samples;
 pub mod server;
 pub mod shutdown;
 pub mod store;
-pub mod task;
 pub mod sync;
+pub mod task;
 pub mod thread_pool;
 pub mod trace;

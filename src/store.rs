@@ -22,7 +22,7 @@ use crate::job::{Image, ImageError, Location, Outcome, assign_stems};
 use crate::s3::{S3Flags, S3Place};
 
 /// Characters escaped in one path segment of a URL.
-const SEGMENT: &AsciiSet = &CONTROLS
+pub(crate) const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
@@ -191,7 +191,7 @@ fn check_status(status: u16, url: &str) -> Result<(), ImageError> {
 }
 
 /// Reads a file, refusing one larger than `limit` before reading it.
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ImageError> {
+pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ImageError> {
     let io = |e: std::io::Error| ImageError::Io(format!("cannot read {}: {e}", path.display()));
     let file = fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();

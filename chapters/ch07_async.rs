@@ -1,0 +1,189 @@
+//! # Chapter 7: many images on few threads, with tokio
+//!
+//! **The idea.** A download spends almost all its time waiting for the server. A thread
+//! that waits still costs a thread (a stack, a kernel object, a context switch), so
+//! chapter 1 pays one per image. An async *task* that waits costs a small struct: when it
+//! reaches `.await` on something not ready, it hands its thread back to the runtime,
+//! which runs another task. Here every image is a task on a `JoinSet`; a `Semaphore`
+//! bounds how many run at once (`--concurrency`); results are taken as they complete.
+//! The resize is CPU work, so it goes *off* the runtime's threads: to tokio's blocking
+//! pool (`--cpu blocking`) or to rayon's pool with a oneshot channel back (`--cpu rayon`).
+//! Ctrl-C stops every task; images not finished are reported as cancelled.
+//!
+//! **Python counterpart.** `asyncio` with `aiohttp`: `async def`, `await`,
+//! `asyncio.create_task` (here `JoinSet::spawn`), `asyncio.Semaphore`,
+//! `asyncio.as_completed` (here `join_next`), and `loop.run_in_executor` for the resize.
+//!
+//! **Run it.**
+//!
+//! ```text
+//! cargo run --release --bin ch07-async -- --workload io --trace out/ch07.json
+//! cargo run --release --bin ch07-async -- --workload mixed --cpu rayon
+//! cargo run --release --bin ch07-async -- --workload io --await-in-loop
+//! cargo run --release --bin ch07-async -- --workload mixed --block-in-async --workers 1
+//! ```
+//!
+//! **What to look for.** On `io` every download starts at once and ends about one latency
+//! later: the wall time is a few round trips, not 48 x 4 of them, and `overlap` is
+//! large, on two threads. `--await-in-loop` turns the timeline back into ch00's
+//! staircase. `--block-in-async` runs the resize on the runtime's threads: while one
+//! image resizes, the downloads that are already answered cannot even be read, and their
+//! spans stretch.
+
+use std::collections::HashSet;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinSet;
+use workbench::async_store::AsyncJob;
+use workbench::cli;
+use workbench::job::{Image, ImageError, Job, Outcome};
+use workbench::kernel::Thumbnail;
+
+/// Where the CPU step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Cpu {
+    /// tokio's blocking pool (`spawn_blocking`): threads made for work that blocks.
+    Blocking,
+    /// rayon's pool, the result sent back on a oneshot channel.
+    Rayon,
+}
+
+/// This chapter's flags.
+#[derive(Debug, Clone, Args)]
+struct AsyncFlags {
+    /// At most this many images in progress at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Threads of the async runtime [default: one per core].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Where the resize runs.
+    #[arg(long, value_enum, default_value = "blocking")]
+    cpu: Cpu,
+    /// The bug: await each image before starting the next (no faster than ch00).
+    #[arg(long)]
+    await_in_loop: bool,
+    /// The bug: resize on the runtime's own threads, stalling every other task.
+    #[arg(long)]
+    block_in_async: bool,
+}
+
+// ANCHOR: one_image
+/// One image, as one task: download, resize off the runtime, upload.
+async fn thumbnail_one(job: &AsyncJob, image: &Image, flags: &AsyncFlags) -> Outcome {
+    let result = async {
+        let bytes = job.download(image).await?;
+        let thumbs = if flags.block_in_async {
+            job.job().thumbnail(image, &bytes)? // The bug: CPU work on a runtime thread.
+        } else {
+            resize_off_runtime(job.job(), image, bytes, flags.cpu).await?
+        };
+        job.upload(image, thumbs).await
+    }
+    .await;
+    job.finish(image, result)
+}
+// ANCHOR_END: one_image
+
+// ANCHOR: cpu
+/// Runs the resize where it does not hold up the runtime, and awaits its result.
+async fn resize_off_runtime(
+    job: &Job,
+    image: &Image,
+    bytes: Vec<u8>,
+    cpu: Cpu,
+) -> Result<Vec<Thumbnail>, ImageError> {
+    let (job, image) = (job.clone(), image.clone());
+    let resize = move || job.thumbnail(&image, &bytes);
+    match cpu {
+        Cpu::Blocking => tokio::task::spawn_blocking(resize)
+            .await
+            .map_err(|e| ImageError::Panicked(e.to_string()))?,
+        Cpu::Rayon => {
+            let (send, receive) = oneshot::channel();
+            rayon::spawn(move || {
+                let _ = send.send(resize()); // The task may be gone (Ctrl-C): fine.
+            });
+            receive
+                .await
+                .map_err(|_| ImageError::Panicked("the resize was dropped".into()))?
+        }
+    }
+}
+// ANCHOR_END: cpu
+
+// ANCHOR: all
+/// Every image as a task, at most `--concurrency` at once, results as they complete.
+async fn thumbnail_all(job: AsyncJob, flags: AsyncFlags) -> Vec<Outcome> {
+    let flags = Arc::new(flags);
+    let mut outcomes = Vec::new();
+    if flags.await_in_loop {
+        // The bug: each image is awaited before the next one starts.
+        for image in job.job().images() {
+            outcomes.push(thumbnail_one(&job, image, &flags).await);
+        }
+        return outcomes;
+    }
+    let permits = Arc::new(Semaphore::new(flags.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for image in job.job().images().iter().cloned() {
+        let (job, flags, permits) = (job.clone(), flags.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await; // Waits while the pool is full.
+            thumbnail_one(&job, &image, &flags).await
+        });
+    }
+    // Registered before the first image finishes: from here on, Ctrl-C is ours.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            finished = tasks.join_next() => match finished {
+                Some(Ok(outcome)) => outcomes.push(outcome),
+                Some(Err(stopped)) if stopped.is_cancelled() => {} // Ctrl-C: counted below.
+                Some(Err(panic)) => eprintln!("a task panicked: {panic}"),
+                None => break, // Every task is done.
+            },
+            _ = &mut ctrl_c, if !interrupted => {
+                // Cancels every task at its next `.await`. A file write already on the
+                // blocking pool runs to its end: no half-written thumbnail.
+                interrupted = true;
+                tasks.abort_all();
+            }
+        }
+    }
+    if interrupted {
+        let done: HashSet<String> = outcomes.iter().map(|o| o.image.stem.clone()).collect();
+        for image in job.job().images() {
+            if !done.contains(&image.stem) {
+                outcomes.push(job.finish(image, Err(ImageError::Cancelled)));
+            }
+        }
+    }
+    outcomes
+}
+// ANCHOR_END: all
+
+// ANCHOR: main
+fn main() -> ExitCode {
+    cli::run("ch07-async", |job: &Job, flags: &AsyncFlags| {
+        let mut runtime = tokio::runtime::Builder::new_multi_thread();
+        if let Some(workers) = flags.workers {
+            runtime.worker_threads(workers.max(1));
+        }
+        let runtime = match runtime.thread_name("async-worker").enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                let why = ImageError::Io(format!("cannot start the async runtime: {error}"));
+                let fail = |image| job.finish(image, Err(why.clone()));
+                return job.images().iter().map(fail).collect();
+            }
+        };
+        runtime.block_on(thumbnail_all(AsyncJob::new(job), flags.clone()))
+    })
+}
+// ANCHOR_END: main

@@ -1,0 +1,241 @@
+//! The job's IO steps for async code: an async HTTP client with the same timeouts and
+//! body limit as the blocking [`HttpClient`](crate::store::HttpClient), and
+//! [`AsyncJob`], whose `download` and `upload` can be awaited and record the same spans
+//! as [`Job::download`] and [`Job::upload`].
+//!
+//! Why a second client: a blocking client called from a task holds one of the runtime's
+//! few threads for the whole round trip, and every other task on that thread waits with
+//! it. An async client hands the thread back while it waits for the server.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::job::{Image, ImageError, Job, Location, Outcome, thumbnail_name};
+use crate::kernel::Thumbnail;
+use crate::store::{HttpConfig, Output, read_limited, write_atomically};
+use crate::trace::{Phase, Span, now_us};
+
+/// An async HTTP/1.1 client with a connect timeout, a timeout on every wait for the
+/// server (the answer's head, then each piece of the body) and a body limit. Cheap to
+/// clone: clones share one pool of connections.
+#[derive(Clone)]
+pub struct AsyncHttpClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+    config: HttpConfig,
+}
+
+impl AsyncHttpClient {
+    /// A client with `config`'s timeouts and limit. Must be used inside a tokio runtime.
+    pub fn new(config: &HttpConfig) -> AsyncHttpClient {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        AsyncHttpClient {
+            client,
+            config: *config,
+        }
+    }
+
+    /// GET `url`: the body of a 2xx answer, or the error that names the cause.
+    pub async fn get(&self, url: &str) -> Result<Vec<u8>, ImageError> {
+        let request = Request::get(url)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))?;
+        self.send(url, request, "GET").await
+    }
+
+    /// PUT `bytes` to `url` with `content_type`.
+    pub async fn put(
+        &self,
+        url: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), ImageError> {
+        let request = Request::put(url)
+            .header(hyper::header::CONTENT_TYPE, content_type)
+            .body(Full::new(Bytes::from(bytes)))
+            .map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))?;
+        self.send(url, request, "PUT").await.map(drop)
+    }
+
+    /// Sends `request` and reads the whole answer, each wait bounded by the timeout.
+    async fn send(
+        &self,
+        url: &str,
+        request: Request<Full<Bytes>>,
+        during: &str,
+    ) -> Result<Vec<u8>, ImageError> {
+        let response = self
+            .within(during, self.client.request(request))
+            .await?
+            .map_err(|e| connect_or_io(&e, during))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(ImageError::Status {
+                status,
+                url: url.to_string(),
+            });
+        }
+        let limit = self.config.max_bytes;
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        // One piece of the body at a time, so that a server that stops half-way costs
+        // one timeout, and a body over the limit is refused before it is all in memory.
+        while let Some(frame) = self.within("reading the body", body.frame()).await? {
+            let frame = frame.map_err(|e| ImageError::Io(format!("reading the body: {e}")))?;
+            if let Some(data) = frame.data_ref() {
+                if (bytes.len() + data.len()) as u64 > limit {
+                    return Err(ImageError::TooLarge { limit });
+                }
+                bytes.extend_from_slice(data);
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// `work`, or a timeout error when it takes longer than the configured timeout.
+    async fn within<T>(
+        &self,
+        during: &str,
+        work: impl Future<Output = T>,
+    ) -> Result<T, ImageError> {
+        tokio::time::timeout(self.config.timeout, work)
+            .await
+            .map_err(|_| ImageError::Timeout {
+                millis: self.config.timeout.as_millis() as u64,
+                during: during.to_string(),
+            })
+    }
+}
+
+/// A refused or unreachable server is a connect error; anything else an IO error. The
+/// message includes the causes, which hyper keeps in the error's source chain.
+fn connect_or_io(error: &hyper_util::client::legacy::Error, during: &str) -> ImageError {
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        message = format!("{message}: {inner}");
+        cause = inner.source();
+    }
+    if error.is_connect() {
+        ImageError::Connect(message)
+    } else {
+        ImageError::Io(format!("{during} failed: {message}"))
+    }
+}
+
+/// A [`Job`] whose IO steps are async. `thumbnail` stays a plain function: it is CPU
+/// work, and the chapter decides where it runs.
+///
+/// Spans of `download` and `upload` are recorded under the lane `task-{stem}`: a task
+/// may move between the runtime's threads while it waits, so the task, not the thread,
+/// is what did the work.
+#[derive(Clone)]
+pub struct AsyncJob {
+    job: Job,
+    client: AsyncHttpClient,
+}
+
+impl AsyncJob {
+    /// Wraps `job`, with an async client configured like the job's. Must be called
+    /// inside a tokio runtime.
+    pub fn new(job: &Job) -> AsyncJob {
+        AsyncJob {
+            client: AsyncHttpClient::new(&job.spec().http),
+            job: job.clone(),
+        }
+    }
+
+    /// The wrapped job (images, spec, tracer, `thumbnail`, `finish`).
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// Step 1, awaited: the image's bytes (a file is read on tokio's blocking pool).
+    pub async fn download(&self, image: &Image) -> Result<Vec<u8>, ImageError> {
+        self.traced(image, Phase::Download, async {
+            match &image.location {
+                Location::Url(url) => self.client.get(url).await,
+                Location::File(path) => {
+                    let (path, limit) = (path.clone(), self.job.spec().http.max_bytes);
+                    blocking(move || read_limited(&path, limit)).await
+                }
+            }
+        })
+        .await
+    }
+
+    /// Step 3, awaited: stores every thumbnail (PUT, or an atomic write to a folder on
+    /// tokio's blocking pool) and returns their names.
+    pub async fn upload(
+        &self,
+        image: &Image,
+        thumbs: Vec<Thumbnail>,
+    ) -> Result<Vec<String>, ImageError> {
+        self.traced(image, Phase::Upload, async {
+            let mut names = Vec::with_capacity(thumbs.len());
+            for thumb in thumbs {
+                let name =
+                    thumbnail_name(&image.stem, thumb.requested_width, thumb.format.extension());
+                match &self.job.spec().output {
+                    // An HTTP prefix or a bucket (a presigned URL): one PUT each.
+                    output @ (Output::Http(_) | Output::S3(_)) => {
+                        if let Some(url) = output.url_for(&name)? {
+                            self.client
+                                .put(&url, thumb.bytes, thumb.format.mime())
+                                .await?;
+                        }
+                    }
+                    Output::Folder(dir) => {
+                        let path = dir.join(&name);
+                        blocking(move || {
+                            write_atomically(&path, &thumb.bytes).map_err(|e| {
+                                ImageError::Io(format!("cannot write {}: {e}", path.display()))
+                            })
+                        })
+                        .await?;
+                    }
+                }
+                names.push(name);
+            }
+            Ok(names)
+        })
+        .await
+    }
+
+    /// Records that an image is done and returns its outcome (see [`Job::finish`]).
+    pub fn finish(&self, image: &Image, result: Result<Vec<String>, ImageError>) -> Outcome {
+        self.job.finish(image, result)
+    }
+
+    /// Awaits `work`, recording it as a span of `phase` in the image's task lane.
+    async fn traced<T>(&self, image: &Image, phase: Phase, work: impl Future<Output = T>) -> T {
+        let start_us = now_us();
+        let result = work.await;
+        self.job.tracer().push(Span {
+            worker: format!("task-{}", image.label()),
+            image: image.label().to_string(),
+            phase,
+            start_us,
+            end_us: now_us(),
+        });
+        result
+    }
+}
+
+/// Runs blocking file work on tokio's blocking pool. Once started it runs to the end
+/// even if the task awaiting it is cancelled, so an atomic write is never cut in half.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ImageError> + Send + 'static,
+) -> Result<T, ImageError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ImageError::Io(format!("file work failed: {e}")))?
+}

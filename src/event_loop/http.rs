@@ -1,0 +1,417 @@
+//! HTTP/1.1 on the hand-built loop: one request per connection, as a [`Protocol`], with
+//! the answer parsed by `httparse`; a timer watches every exchange. On top of it, the
+//! job's download and upload as futures that record the same spans as the blocking ones.
+
+use std::cell::Cell;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::{EventLoop, Future, Protocol, Transport, gather};
+use crate::job::{Image, ImageError, Job, Location, thumbnail_name};
+use crate::kernel::Thumbnail;
+use crate::store::{HttpConfig, Output, read_limited, write_atomically};
+use crate::trace::{Phase, Span, now_us};
+
+/// How the end of a body is known.
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// The answer's status line and headers, once parsed.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    body_start: usize,
+    framing: Framing,
+}
+
+// ANCHOR: exchange
+/// One request and its answer, as callbacks. The answer goes into `answer`.
+struct HttpExchange {
+    request: Vec<u8>,
+    method: &'static str,
+    url: String,
+    limit: u64,
+    received: Vec<u8>,
+    head: Option<Head>,
+    connected: bool,
+    transport: Option<Transport>,
+    /// When a byte last moved: the watchdog timer reads it.
+    activity: Rc<Cell<Instant>>,
+    answer: Future<Bytes, ImageError>,
+}
+
+impl Protocol for HttpExchange {
+    fn connection_made(&mut self, transport: &Transport) {
+        self.connected = true;
+        self.activity.set(Instant::now());
+        transport.write(&self.request);
+        self.transport = Some(transport.clone());
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        self.activity.set(Instant::now());
+        self.received.extend_from_slice(data);
+        if let Err(error) = self.advance() {
+            self.fail(error);
+        }
+    }
+
+    fn eof_received(&mut self) {
+        let complete = match self.head {
+            Some(Head {
+                body_start,
+                framing: Framing::UntilClose,
+                ..
+            }) => Ok(Bytes::copy_from_slice(&self.received[body_start..])),
+            Some(_) => Err(ImageError::Io(format!(
+                "{}: the answer was cut short",
+                self.url
+            ))),
+            None => Err(ImageError::Io(format!(
+                "{}: the server closed the connection without answering",
+                self.url
+            ))),
+        };
+        match complete {
+            Ok(body) => self.succeed(body),
+            Err(error) => self.fail(error),
+        }
+    }
+
+    fn connection_lost(&mut self, error: Option<io::Error>) {
+        self.transport = None; // No cycle left behind.
+        let error = match error {
+            Some(e) if !self.connected => ImageError::Connect(e.to_string()),
+            Some(e) => ImageError::Io(format!("{} failed: {e}", self.method)),
+            None => ImageError::Io(format!("{}: the connection closed early", self.url)),
+        };
+        self.answer.set_exception(error); // Ignored if the answer is already in.
+    }
+}
+// ANCHOR_END: exchange
+
+impl HttpExchange {
+    /// Parses what has arrived: the head once, then the body until its end.
+    fn advance(&mut self) -> Result<(), ImageError> {
+        if self.head.is_none() {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut response = httparse::Response::new(&mut headers);
+            let parsed = response
+                .parse(&self.received)
+                .map_err(|e| ImageError::Io(format!("{}: a bad answer: {e}", self.url)))?;
+            let httparse::Status::Complete(body_start) = parsed else {
+                return Ok(()); // The head is not all here yet.
+            };
+            let status = response.code.unwrap_or(0);
+            if !(200..300).contains(&status) {
+                return Err(ImageError::Status {
+                    status,
+                    url: self.url.clone(),
+                });
+            }
+            let header = |name: &str| {
+                response
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case(name))
+                    .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
+            };
+            let framing = if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+                Framing::Chunked
+            } else if let Some(length) = header("content-length") {
+                let length: u64 = length
+                    .parse()
+                    .map_err(|_| ImageError::Io(format!("{}: a bad Content-Length", self.url)))?;
+                if length > self.limit {
+                    return Err(ImageError::TooLarge { limit: self.limit });
+                }
+                Framing::Length(length as usize)
+            } else {
+                Framing::UntilClose
+            };
+            self.head = Some(Head {
+                body_start,
+                framing,
+            });
+        }
+        let Some(head) = self.head else {
+            return Ok(());
+        };
+        let body = &self.received[head.body_start..];
+        if body.len() as u64 > self.limit + 64 {
+            return Err(ImageError::TooLarge { limit: self.limit });
+        }
+        let complete = match head.framing {
+            Framing::Length(length) if body.len() >= length => Some(body[..length].to_vec()),
+            Framing::Chunked => decode_chunked(body)
+                .map_err(|why| ImageError::Io(format!("{}: {why}", self.url)))?,
+            _ => None,
+        };
+        if let Some(body) = complete {
+            if body.len() as u64 > self.limit {
+                return Err(ImageError::TooLarge { limit: self.limit });
+            }
+            self.succeed(Bytes::from(body));
+        }
+        Ok(())
+    }
+
+    fn succeed(&mut self, body: Bytes) {
+        self.answer.set_result(body);
+        if let Some(transport) = &self.transport {
+            transport.close();
+        }
+    }
+
+    fn fail(&mut self, error: ImageError) {
+        self.answer.set_exception(error);
+        if let Some(transport) = &self.transport {
+            transport.abort();
+        }
+    }
+}
+
+/// The body of a chunked answer, once its last chunk has arrived.
+fn decode_chunked(mut data: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut body = Vec::new();
+    loop {
+        match httparse::parse_chunk_size(data) {
+            Ok(httparse::Status::Complete((_, 0))) => return Ok(Some(body)),
+            Ok(httparse::Status::Complete((start, size))) => {
+                let end = start + size as usize;
+                if data.len() < end + 2 {
+                    return Ok(None);
+                }
+                body.extend_from_slice(&data[start..end]);
+                data = &data[end + 2..];
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err("a bad chunk in the answer".into()),
+        }
+    }
+}
+
+/// Starts a request and returns the future of its answer's body. A timer fails the
+/// exchange when no byte has moved for `config.timeout` (connecting included).
+pub fn request(
+    event_loop: &EventLoop,
+    method: &'static str,
+    url: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+    config: &HttpConfig,
+) -> Future<Bytes, ImageError> {
+    let answer = Future::new(event_loop);
+    let (address, host, target) = match locate(url) {
+        Ok(parts) => parts,
+        Err(error) => {
+            answer.set_exception(error);
+            return answer;
+        }
+    };
+    let mut request =
+        format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if method != "GET" {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    if let Some(content_type) = content_type {
+        request.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body);
+    let activity = Rc::new(Cell::new(Instant::now()));
+    let exchange = HttpExchange {
+        request,
+        method,
+        url: url.to_string(),
+        limit: config.max_bytes,
+        received: Vec::new(),
+        head: None,
+        connected: false,
+        transport: None,
+        activity: activity.clone(),
+        answer: answer.clone(),
+    };
+    let transport = event_loop.create_connection(address, exchange);
+    watch(
+        event_loop,
+        *config,
+        method,
+        activity,
+        answer.clone(),
+        transport,
+    );
+    answer
+}
+
+// ANCHOR: watchdog
+/// A timer that fails the exchange once nothing has moved for the timeout. When bytes
+/// did move, it sets itself again for the new deadline.
+fn watch(
+    event_loop: &EventLoop,
+    config: HttpConfig,
+    method: &'static str,
+    activity: Rc<Cell<Instant>>,
+    answer: Future<Bytes, ImageError>,
+    transport: Transport,
+) {
+    let deadline = activity.get() + config.timeout;
+    let again = event_loop.clone();
+    event_loop.call_at(deadline, move || {
+        if answer.done() {
+            return;
+        }
+        if activity.get() + config.timeout > again.time() {
+            return watch(&again, config, method, activity, answer, transport);
+        }
+        answer.set_exception(ImageError::Timeout {
+            millis: config.timeout.as_millis() as u64,
+            during: method.to_string(),
+        });
+        transport.abort();
+    });
+}
+// ANCHOR_END: watchdog
+
+/// The address to connect to, the `Host` header and the request target of `url`.
+fn locate(url: &str) -> Result<(SocketAddr, String, String), ImageError> {
+    let bad = |why: String| ImageError::Io(format!("{url}: {why}"));
+    let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+    if parsed.scheme() != "http" {
+        return Err(bad(
+            "only plain http is spoken by the hand-built loop".into()
+        ));
+    }
+    let host = parsed.host_str().ok_or_else(|| bad("no host".into()))?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    // Name lookup blocks; on loopback and with IP addresses it is immediate.
+    let address = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| ImageError::Connect(e.to_string()))?
+        .next()
+        .ok_or_else(|| ImageError::Connect(format!("{host} has no address")))?;
+    let mut target = parsed.path().to_string();
+    if let Some(query) = parsed.query() {
+        target = format!("{target}?{query}");
+    }
+    Ok((address, format!("{host}:{port}"), target))
+}
+
+/// Runs `work` on the loop's `task-{stem}` lane as a span of `phase`, ending when the
+/// returned future is done.
+fn traced<T: Clone + 'static>(
+    job: &Job,
+    image: &Image,
+    phase: Phase,
+    future: Future<T, ImageError>,
+) -> Future<T, ImageError> {
+    let start_us = now_us();
+    let (tracer_job, label) = (job.clone(), image.label().to_string());
+    future.add_done_callback(move |_| {
+        tracer_job.tracer().push(Span {
+            worker: format!("task-{label}"),
+            image: label,
+            phase,
+            start_us,
+            end_us: now_us(),
+        });
+    });
+    future
+}
+
+// ANCHOR: download
+/// Step 1 on the loop: a GET, or a file read on `pool`.
+pub fn download(
+    event_loop: &EventLoop,
+    pool: &rayon::ThreadPool,
+    job: &Job,
+    image: &Image,
+) -> Future<Bytes, ImageError> {
+    let config = job.spec().http;
+    let bytes = match &image.location {
+        Location::Url(url) => request(event_loop, "GET", url, &[], None, &config),
+        Location::File(path) => {
+            let path = path.clone();
+            event_loop.run_in_pool(pool, move || {
+                read_limited(&path, config.max_bytes).map(Bytes::from)
+            })
+        }
+    };
+    traced(job, image, Phase::Download, bytes)
+}
+// ANCHOR_END: download
+
+/// Step 3 on the loop: a PUT per thumbnail, all at once, or atomic writes on `pool`.
+pub fn upload(
+    event_loop: &EventLoop,
+    pool: &rayon::ThreadPool,
+    job: &Job,
+    image: &Image,
+    thumbs: Vec<Thumbnail>,
+) -> Future<Vec<String>, ImageError> {
+    let name = |thumb: &Thumbnail| {
+        thumbnail_name(&image.stem, thumb.requested_width, thumb.format.extension())
+    };
+    let names: Vec<String> = thumbs.iter().map(name).collect();
+    let stored = match &job.spec().output {
+        // An HTTP prefix or a bucket (a presigned URL): one PUT each.
+        output @ (Output::Http(_) | Output::S3(_)) => {
+            let config = job.spec().http;
+            let urls: Result<Vec<Option<String>>, ImageError> =
+                names.iter().map(|name| output.url_for(name)).collect();
+            let urls = match urls {
+                Ok(urls) => urls.into_iter().flatten(),
+                Err(error) => {
+                    let failed = Future::new(event_loop);
+                    failed.set_exception(error);
+                    return traced(job, image, Phase::Upload, failed);
+                }
+            };
+            let puts = thumbs
+                .iter()
+                .zip(urls)
+                .map(|(thumb, url)| {
+                    request(
+                        event_loop,
+                        "PUT",
+                        &url,
+                        &thumb.bytes,
+                        Some(thumb.format.mime()),
+                        &config,
+                    )
+                })
+                .collect();
+            let all = gather(event_loop, puts);
+            let named = Future::new(event_loop);
+            let (result, names) = (named.clone(), names.clone());
+            all.add_done_callback(move |done| {
+                match done {
+                    Ok(_) => result.set_result(names),
+                    Err(error) => result.set_exception(error),
+                };
+            });
+            named
+        }
+        Output::Folder(dir) => {
+            let (dir, names) = (dir.clone(), names.clone());
+            event_loop.run_in_pool(pool, move || {
+                for (thumb, name) in thumbs.iter().zip(&names) {
+                    let path = dir.join(name);
+                    write_atomically(&path, &thumb.bytes).map_err(|e| {
+                        ImageError::Io(format!("cannot write {}: {e}", path.display()))
+                    })?;
+                }
+                Ok(names)
+            })
+        }
+    };
+    traced(job, image, Phase::Upload, stored)
+}
