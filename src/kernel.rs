@@ -13,9 +13,10 @@
 //! - **Resizing is done by `fast_image_resize`** (Lanczos3, SIMD chosen at run time).
 //!
 //! One caveat worth knowing when you read a timeline: `jpeg-decoder` hands the inverse DCT
-//! of each colour component to a short-lived helper thread of its own. At 1/8 scale those
-//! threads have almost nothing to do; the Huffman decoding, which dominates, stays on the
-//! calling thread.
+//! of each colour component to rayon's global pool (without its `rayon` feature it would
+//! start a short-lived thread per component, per image). At 1/8 scale there is almost
+//! nothing to hand over; the Huffman decoding, which dominates, stays on the calling
+//! thread, so a chapter's timeline still shows where the work is.
 //!
 //! Images whose header declares more pixels than a budget are refused after reading the
 //! header and before allocating any pixel buffer: a 40-byte PNG can claim 100000x100000.
