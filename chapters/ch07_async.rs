@@ -129,7 +129,7 @@ async fn thumbnail_all(job: AsyncJob, flags: AsyncFlags) -> Vec<Outcome> {
     }
     let permits = Arc::new(Semaphore::new(flags.concurrency.max(1)));
     let mut tasks = JoinSet::new();
-        for image in job.job().images() {
+    for image in job.job().images() {
         let (job, flags, permits) = (job.clone(), flags.clone(), permits.clone());
         let image = image.clone();
         tasks.spawn(async move {
