@@ -25,7 +25,7 @@ const CHAPTER_SECTIONS: &[&str] = &[
     "Notes for the instructor",
 ];
 
-/// Pages written on another branch: a link to one of them may dangle until it is merged.
+/// Pages that other pages may link to before they are written: such a link may dangle.
 /// Once the page exists it is checked like any other.
 const PAGES_WRITTEN_ELSEWHERE: &[&str] = &["results.md"];
 

@@ -65,7 +65,7 @@ fn every_chapter_is_listed_built_and_has_a_file() {
 
 #[test]
 fn chapters_are_in_order_and_each_file_opens_with_its_lesson() {
-    // Numbers rise in list order (a branch may hold only some of the chapters).
+    // Chapter numbers rise in list order.
     let mut previous = None;
     for chapter in chapters::ALL {
         let number: Option<u32> = chapter
