@@ -440,19 +440,14 @@ pub fn summarise(chapter: &str, outcomes: &[Outcome], trace: &Trace) -> Summary 
 /// The process's peak resident memory in MiB (Linux: `VmHWM` in `/proc/self/status`;
 /// 0 where that is not available).
 pub fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(0.0)
+    proc_kib("/proc/self/status", "VmHWM:").map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// A `key: N kB` figure from a Linux `/proc` file, in KiB; `None` where it is missing.
+pub fn proc_kib(file: &str, key: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find_map(|line| line.strip_prefix(key))?;
+    line.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 /// A progress bar on the terminal (stderr), or a hidden one when piped or quiet.

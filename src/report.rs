@@ -161,17 +161,7 @@ impl Machine {
             .lines()
             .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
             .map_or_else(|| "unknown".to_string(), |(_, m)| m.trim().to_string());
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let memory_gib = meminfo
-            .lines()
-            .find_map(|line| line.strip_prefix("MemTotal:"))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
+        let memory_gib = crate::cli::proc_kib("/proc/meminfo", "MemTotal:")
             .map_or(0.0, |kib| kib / (1024.0 * 1024.0));
         Machine {
             cores: std::thread::available_parallelism().map_or(1, usize::from),
