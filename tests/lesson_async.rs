@@ -7,21 +7,9 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{TestCorpus, serve};
+use common::{TestCorpus, serve, traced_run};
 use workbench::chapters;
 use workbench::trace::{Phase, Span, Trace};
-
-/// Runs `chapter` against a store with `latency`, traced, and returns the trace.
-fn traced_run(chapter: &str, latency: Duration, flags: &[&str]) -> Trace {
-    let corpus = TestCorpus::new();
-    let store = serve(corpus.dir.path(), latency);
-    let trace_file = corpus.dir.path().join("trace.json");
-    let mut all_flags: Vec<String> = vec!["--trace".into(), trace_file.to_str().unwrap().into()];
-    all_flags.extend(flags.iter().map(|f| f.to_string()));
-    let run = common::run_chapter(chapter, store.url(), &all_flags);
-    assert_eq!(run.code, 0, "{chapter}: {}", run.stderr);
-    Trace::read(&trace_file).unwrap()
-}
 
 fn spans_of(trace: &Trace, phase: Phase) -> Vec<Span> {
     trace

@@ -5,20 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestCorpus, serve};
-use workbench::trace::{Phase, Trace};
-
-/// Runs `chapter` against a store with `latency`, traced, and returns the trace.
-fn traced_run(chapter: &str, latency: Duration, flags: &[&str]) -> Trace {
-    let corpus = TestCorpus::new();
-    let store = serve(corpus.dir.path(), latency);
-    let trace_file = corpus.dir.path().join("trace.json");
-    let mut all_flags: Vec<String> = vec!["--trace".into(), trace_file.to_str().unwrap().into()];
-    all_flags.extend(flags.iter().map(|f| f.to_string()));
-    let run = common::run_chapter(chapter, store.url(), &all_flags);
-    assert_eq!(run.code, 0, "{chapter}: {}", run.stderr);
-    Trace::read(&trace_file).unwrap()
-}
+use common::traced_run;
+use workbench::trace::Phase;
 
 #[test]
 fn ch00_does_one_thing_at_a_time() {

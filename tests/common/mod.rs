@@ -165,3 +165,15 @@ pub fn run_chapter(name: &str, source: &str, flags: &[String]) -> Run {
         out,
     }
 }
+
+/// Runs `chapter` against a store with `latency`, traced, and returns the trace.
+pub fn traced_run(chapter: &str, latency: Duration, flags: &[&str]) -> workbench::trace::Trace {
+    let corpus = TestCorpus::new();
+    let store = serve(corpus.dir.path(), latency);
+    let trace_file = corpus.dir.path().join("trace.json");
+    let mut all_flags: Vec<String> = vec!["--trace".into(), trace_file.to_str().unwrap().into()];
+    all_flags.extend(flags.iter().map(|f| f.to_string()));
+    let run = run_chapter(chapter, store.url(), &all_flags);
+    assert_eq!(run.code, 0, "{chapter}: {}", run.stderr);
+    workbench::trace::Trace::read(&trace_file).unwrap()
+}
