@@ -39,8 +39,8 @@ pub struct Common {
     #[arg(long, value_name = "FOLDER|FILE|URL")]
     pub source: Option<String>,
 
-    /// Where the thumbnails go: a folder, or an HTTP prefix that accepts PUT.
-    /// [default: out/<chapter>/]
+    /// Where the thumbnails go: a folder, or an HTTP prefix that accepts PUT (by
+    /// default, the folder out/CHAPTER/).
     #[arg(long, value_name = "FOLDER|URL")]
     pub out: Option<String>,
 

@@ -4,19 +4,22 @@
 //! writes byte-identical thumbnails and differs only in how it schedules this function.
 //! It runs on the calling thread and touches nothing shared.
 //!
-//! Two choices make it fast, as in real thumbnailers:
+//! Three choices make it fast, as in real thumbnailers:
 //!
 //! - **JPEG is decoded at a reduced scale.** A JPEG stores 8x8 blocks of frequencies, and
-//!   a decoder can reconstruct each block at 1/2, 1/4 or 1/8 of its size for almost nothing.
-//!   A 200-pixel thumbnail of a 1920-pixel photo needs only the 1/8 decode (240 pixels
-//!   wide), which is about a fifth of the work of the full one.
+//!   a decoder can reconstruct each block at 1/2, 1/4 or 1/8 of its size for far less.
+//!   A 200-pixel thumbnail of a 1920-pixel photo needs only the 1/8 image (240 pixels
+//!   wide), where each block is its first frequency alone: the `eighth` module reads
+//!   just that and skips the rest. Other scales, and JPEGs it does not read
+//!   (progressive ones, CMYK), go to `jpeg-decoder`'s scaled decode.
 //! - **Resizing is done by `fast_image_resize`** (Lanczos3, SIMD chosen at run time).
+//! - **JPEG thumbnails are encoded by `jpeg-encoder`**, about twice as fast as the
+//!   `image` crate's encoder on these small images.
 //!
-//! One caveat worth knowing when you read a timeline: `jpeg-decoder` hands the inverse DCT
-//! of each colour component to rayon's global pool (without its `rayon` feature it would
-//! start a short-lived thread per component, per image). At 1/8 scale there is almost
-//! nothing to hand over; the Huffman decoding, which dominates, stays on the calling
-//! thread, so a chapter's timeline still shows where the work is.
+//! Everything here runs on the calling thread. That matters for the lessons: a decoder
+//! that quietly handed work to a thread pool of its own (as `jpeg-decoder` does with
+//! its `rayon` feature, on the slow path only) would make a "sequential" chapter use
+//! two cores and blur every chapter's timeline.
 //!
 //! Images whose header declares more pixels than a budget are refused after reading the
 //! header and before allocating any pixel buffer: a 40-byte PNG can claim 100000x100000.
@@ -25,11 +28,12 @@ use std::io::Cursor;
 
 use fast_image_resize::images::Image as PixelBuffer;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{PngDecoder, PngEncoder};
 use image::{ExtendedColorType, ImageDecoder, ImageEncoder};
 
 use crate::job::Sizes;
+
+mod eighth;
 
 /// The default pixel budget: 100 megapixels.
 pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
@@ -218,6 +222,25 @@ fn decode_jpeg(bytes: &[u8], sizes: &Sizes, max_pixels: u64) -> Result<Decoded, 
         .iter()
         .map(|&w| target_size(full_width, full_height, w))
         .max();
+    // When 1/8 is enough, the fast path reads the DC coefficients alone (see
+    // `eighth`); for any JPEG it does not read, the general decoder below does.
+    let eighth_is_enough = widest.is_some_and(|(width, height)| {
+        width <= full_width.div_ceil(8) && height <= full_height.div_ceil(8)
+    });
+    if let Some(eighth) = eighth_is_enough.then(|| eighth::decode(bytes)).flatten() {
+        let pixel_type = match eighth.channels {
+            1 => PixelType::U8,
+            _ => PixelType::U8x3,
+        };
+        let pixels =
+            PixelBuffer::from_vec_u8(eighth.width, eighth.height, eighth.pixels, pixel_type)
+                .map_err(|e| KernelError::Corrupt(format!("truncated pixel data: {e}")))?;
+        return Ok(Decoded {
+            pixels,
+            full_width,
+            full_height,
+        });
+    }
     if let Some((width, height)) = widest {
         // Both fit in u16: they are no larger than the JPEG's own u16 dimensions.
         decoder
@@ -294,23 +317,35 @@ fn png_dimensions(bytes: &[u8]) -> Result<(u32, u32), KernelError> {
 }
 
 fn encode(format: Format, image: &PixelBuffer<'_>) -> Result<Vec<u8>, KernelError> {
-    let color = match image.pixel_type() {
-        PixelType::U8 => ExtendedColorType::L8,
-        PixelType::U8x4 => ExtendedColorType::Rgba8,
-        _ => ExtendedColorType::Rgb8,
-    };
+    let failed = |e: &dyn std::fmt::Display| KernelError::Corrupt(format!("encoding failed: {e}"));
     let mut out = Vec::new();
     let (w, h) = (image.width(), image.height());
-    let result = match format {
-        Format::Jpeg => JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).write_image(
-            image.buffer(),
-            w,
-            h,
-            color,
-        ),
-        Format::Png => PngEncoder::new(&mut out).write_image(image.buffer(), w, h, color),
-    };
-    result.map_err(|e| KernelError::Corrupt(format!("encoding failed: {e}")))?;
+    match format {
+        Format::Jpeg => {
+            // A JPEG thumbnail is made from a JPEG, so it is no larger than 65535 pixels.
+            let (w, h) = (
+                u16::try_from(w).map_err(|e| failed(&e))?,
+                u16::try_from(h).map_err(|e| failed(&e))?,
+            );
+            let color = match image.pixel_type() {
+                PixelType::U8 => jpeg_encoder::ColorType::Luma,
+                _ => jpeg_encoder::ColorType::Rgb,
+            };
+            jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY)
+                .encode(image.buffer(), w, h, color)
+                .map_err(|e| failed(&e))?;
+        }
+        Format::Png => {
+            let color = match image.pixel_type() {
+                PixelType::U8 => ExtendedColorType::L8,
+                PixelType::U8x4 => ExtendedColorType::Rgba8,
+                _ => ExtendedColorType::Rgb8,
+            };
+            PngEncoder::new(&mut out)
+                .write_image(image.buffer(), w, h, color)
+                .map_err(|e| failed(&e))?;
+        }
+    }
     Ok(out)
 }
 

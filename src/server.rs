@@ -14,7 +14,7 @@
 //! it that chapter's pattern closes.
 //!
 //! The store itself is a lesson too: one thread runs a tokio event loop that serves
-//! every connection, because waiting is all it does (see [`build_runtime`]).
+//! every connection, because waiting is all it does (see `build_runtime`).
 //!
 //! - `GET /a/b.jpg` returns the object, `HEAD` its headers, `PUT` stores it atomically.
 //! - `GET /a/` lists a folder as JSON, in the shape of nginx's
