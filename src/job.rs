@@ -341,20 +341,29 @@ impl Job {
     /// their names.
     pub fn upload(&self, image: &Image, thumbs: &[Thumbnail]) -> Result<Vec<String>, ImageError> {
         self.tracer().record(image.label(), Phase::Upload, || {
-            let mut names = Vec::with_capacity(thumbs.len());
-            for thumb in thumbs {
-                let name =
-                    thumbnail_name(&image.stem, thumb.requested_width, thumb.format.extension());
-                self.inner.spec.output.write(
-                    &self.inner.client,
-                    &name,
-                    &thumb.bytes,
-                    thumb.format.mime(),
-                )?;
-                names.push(name);
-            }
-            Ok(names)
+            thumbs
+                .iter()
+                .map(|thumb| self.store(image, thumb))
+                .collect()
         })
+    }
+
+    /// Step 3 for one thumbnail: store it and return its name. A pipeline uses it to
+    /// upload the thumbnails of one image at the same time.
+    pub fn upload_one(&self, image: &Image, thumb: &Thumbnail) -> Result<String, ImageError> {
+        self.tracer()
+            .record(image.label(), Phase::Upload, || self.store(image, thumb))
+    }
+
+    fn store(&self, image: &Image, thumb: &Thumbnail) -> Result<String, ImageError> {
+        let name = thumbnail_name(&image.stem, thumb.requested_width, thumb.format.extension());
+        self.inner.spec.output.write(
+            &self.inner.client,
+            &name,
+            &thumb.bytes,
+            thumb.format.mime(),
+        )?;
+        Ok(name)
     }
 
     // ANCHOR: process

@@ -77,14 +77,15 @@ fn a_bounded_channel_caps_the_images_waiting_in_memory() {
         most <= bound,
         "{most} images waited at once; the channel allows at most {bound}"
     );
-    // Every image went through all three stages, each on its own kind of thread.
-    for (phase, prefix) in [
-        (Phase::Download, "download-"),
-        (Phase::Resize, "resize-"),
-        (Phase::Upload, "upload-"),
+    // Every image went through all three stages, each on its own kind of thread (and
+    // each thumbnail is uploaded on its own).
+    for (phase, prefix, count) in [
+        (Phase::Download, "download-", IMAGES),
+        (Phase::Resize, "resize-", IMAGES),
+        (Phase::Upload, "upload-", IMAGES * 3),
     ] {
         let spans: Vec<_> = trace.spans.iter().filter(|s| s.phase == phase).collect();
-        assert_eq!(spans.len(), IMAGES, "{phase:?}");
+        assert_eq!(spans.len(), count, "{phase:?}");
         assert!(
             spans.iter().all(|s| s.worker.starts_with(prefix)),
             "{phase:?}"
