@@ -24,7 +24,7 @@ pub const GIL_GROUP: &str = "gil";
 pub const SWEEP_WORKLOAD: Workload = Workload::Mixed;
 /// Images per run in the worker sweeps (fewer than the workloads' 48, so that a sweep
 /// with one worker stays short).
-pub const SWEEP_IMAGES: usize = 24;
+pub const SWEEP_IMAGES: usize = 16;
 
 /// The name of the benchmark of `chapter` on `workload`: criterion group `workload`,
 /// function `chapter`.
@@ -174,13 +174,14 @@ impl Machine {
 
 /// The versions of the crates whose speed the numbers depend on, from `Cargo.lock`.
 pub fn crate_versions() -> Vec<(String, String)> {
-    const WATCHED: [&str; 9] = [
+    const WATCHED: [&str; 10] = [
         "crossbeam-channel",
         "rayon",
         "tokio",
         "ureq",
         "hyper",
         "jpeg-decoder",
+        "jpeg-encoder",
         "image",
         "fast_image_resize",
         "criterion",
