@@ -17,6 +17,9 @@ use workbench::report::{Bench, Machine, Report, Run};
 use workbench::server::{self, StoreConfig};
 use workbench::trace::Trace;
 
+/// The chapter whose bounded channel the report's backpressure section shows.
+const PIPELINE: &str = "ch09-pipeline";
+
 #[derive(Parser)]
 #[command(
     name = "workbench",
@@ -209,7 +212,8 @@ fn tour(flags: &RunFlags, out: &Path, criterion: Option<PathBuf>) -> Result<()> 
     );
     let runs = run_every_chapter(flags, out)?;
     println!("{}", table(&runs));
-    write_report(flags, runs, &criterion_folder(criterion), out)
+    let backpressure = backpressure_runs(flags, out)?;
+    write_report(flags, runs, backpressure, &criterion_folder(criterion), out)
 }
 
 /// The report: criterion's results (after running the bench, if asked) and a traced run
@@ -220,13 +224,21 @@ fn report(flags: &RunFlags, out: &Path, criterion: Option<PathBuf>, bench: bool)
     }
     ensure_chapters_built()?;
     let runs = run_every_chapter(flags, out)?;
-    write_report(flags, runs, &criterion_folder(criterion), out)
+    let backpressure = backpressure_runs(flags, out)?;
+    write_report(flags, runs, backpressure, &criterion_folder(criterion), out)
 }
 
-fn write_report(flags: &RunFlags, runs: Vec<Run>, criterion: &Path, out: &Path) -> Result<()> {
+fn write_report(
+    flags: &RunFlags,
+    runs: Vec<Run>,
+    backpressure: Vec<(String, Run)>,
+    criterion: &Path,
+    out: &Path,
+) -> Result<()> {
     let report = Report {
         workload: flags.workload,
         runs,
+        backpressure,
         bench: Bench::read(criterion),
         machine: Machine::this(),
     };
@@ -262,7 +274,7 @@ fn run_every_chapter(flags: &RunFlags, out: &Path) -> Result<Vec<Run>> {
     let mut runs = Vec::new();
     for chapter in chapters::ALL {
         progress.set_message(format!("running {}", chapter.name));
-        let run = run_chapter(chapter, flags, &traces)?;
+        let run = run_chapter(chapter, flags.workload, flags, &[], &traces)?;
         progress.println(format!(
             "  {:<22} {:>6.2} s",
             chapter.name, run.summary.wall_s
@@ -297,14 +309,58 @@ fn table(runs: &[Run]) -> String {
     text
 }
 
-fn run_chapter(chapter: &Chapter, flags: &RunFlags, traces: &Path) -> Result<Run> {
+/// The pipeline chapter on `cpu`, three times the batch, with two downloaders and one
+/// resizer (so downloads are far quicker than resizes), once with its bounded channel and
+/// once `--unbounded`: the report's backpressure section. Empty when there is no pipeline.
+fn backpressure_runs(flags: &RunFlags, out: &Path) -> Result<Vec<(String, Run)>> {
+    let Some(pipeline) = chapters::find(PIPELINE) else {
+        return Ok(Vec::new());
+    };
+    let traces = out.join("traces");
+    let larger = RunFlags {
+        count: flags.count * 3,
+        ..flags.clone()
+    };
+    let stages = ["--download-workers", "2", "--resize-workers", "1"];
+    let mut runs = Vec::new();
+    for (label, unbounded) in [
+        ("bounded (capacity 4)", None),
+        ("unbounded", Some("--unbounded")),
+    ] {
+        let extra: Vec<&str> = stages.iter().copied().chain(unbounded).collect();
+        let run = run_chapter(pipeline, Workload::Cpu, &larger, &extra, &traces)?;
+        println!(
+            "  {PIPELINE}, {label:<20} peak {:>5.0} MiB",
+            run.summary.peak_rss_mb
+        );
+        runs.push((label.to_string(), run));
+    }
+    Ok(runs)
+}
+
+/// Runs `chapter` once on `workload`, traced, with `extra` flags.
+fn run_chapter(
+    chapter: &Chapter,
+    workload: Workload,
+    flags: &RunFlags,
+    extra: &[&str],
+    traces: &Path,
+) -> Result<Run> {
     let binary = chapters::binary_path(chapter.name)?;
-    let trace_file = traces.join(format!("{}-{}.json", chapter.name, flags.workload.name()));
+    let name = format!(
+        "{}-{}{}.json",
+        chapter.name,
+        workload.name(),
+        extra.join("")
+    );
+    let trace_file = traces.join(name);
     let count = flags.count.to_string();
     let latency = format!("{}ms", flags.latency.as_secs_f64() * 1e3);
     let output = Command::new(&binary)
-        .args(["--workload", flags.workload.name(), "--json", "--quiet"])
-        .args(["--count", &count, "--latency", &latency, "--trace"])
+        .args(["--workload", workload.name(), "--json", "--quiet"])
+        .args(["--count", &count, "--latency", &latency])
+        .args(extra)
+        .arg("--trace")
         .arg(&trace_file)
         .output()
         .with_context(|| format!("running {}", binary.display()))?;

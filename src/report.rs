@@ -212,6 +212,9 @@ pub struct Report {
     pub workload: Workload,
     /// One traced run per chapter, in chapter order.
     pub runs: Vec<Run>,
+    /// The pipeline with and without its bounded channel (label, run), when that
+    /// chapter exists: traced runs on `cpu` with one resizer.
+    pub backpressure: Vec<(String, Run)>,
     /// Criterion's results.
     pub bench: Bench,
     /// The machine.
@@ -245,6 +248,7 @@ impl Report {
         self.header(&mut md);
         self.tour_section(&mut md);
         self.bench_section(&mut md, &mut out, &mut notes)?;
+        self.backpressure_section(&mut md);
         self.timeline_section(&mut md, &mut out)?;
         let report = folder.join("report.md");
         out.file(&report, &md)?;
@@ -273,6 +277,36 @@ impl Report {
             .map(|(name, version)| format!("{name} {version}"))
             .collect();
         let _ = writeln!(md, "Crates: {}.\n", crates.join(", "));
+    }
+
+    /// What the pipeline's bounded channel buys: memory that does not grow with the
+    /// batch. Counted from the traces, and the peak memory from the summaries.
+    fn backpressure_section(&self, md: &mut String) {
+        let Some((_, first)) = self.backpressure.first() else {
+            return;
+        };
+        let _ = writeln!(
+            md,
+            "## Backpressure\n\n{} on `cpu` ({} images) with two downloaders and one \
+             resizer, so that downloads are far quicker than resizes. With the bounded \
+             channel, at most its capacity, plus one image per downloader and per resizer, \
+             wait between the stages; without it, nearly the whole batch does, and the peak \
+             memory grows with it. Images waiting (downloaded, not yet being resized) are \
+             counted from the trace.\n",
+            first.summary.chapter, first.summary.images
+        );
+        let _ = writeln!(md, "| run | wall s | images waiting at most | peak MiB |");
+        let _ = writeln!(md, "|---|---:|---:|---:|");
+        for (label, run) in &self.backpressure {
+            let _ = writeln!(
+                md,
+                "| {label} | {:.2} | {} | {:.0} |",
+                run.summary.wall_s,
+                run.trace.most_images_waiting(),
+                run.summary.peak_rss_mb
+            );
+        }
+        md.push('\n');
     }
 
     /// The table of the traced runs (the tour's table).

@@ -181,6 +181,29 @@ impl Trace {
         serde_json::from_slice(&bytes).map_err(std::io::Error::other)
     }
 
+    /// The most images that were, at one moment, downloaded and not yet being resized:
+    /// what a pipeline holds in memory between its stages. Counted from the spans, +1
+    /// when a download ends and -1 when a resize starts (at equal times the start counts
+    /// first), never timed.
+    pub fn most_images_waiting(&self) -> usize {
+        let mut events: Vec<(u64, i64)> = Vec::new();
+        for span in &self.spans {
+            match span.phase {
+                Phase::Download => events.push((span.end_us, 1)),
+                Phase::Resize => events.push((span.start_us, -1)),
+                _ => {}
+            }
+        }
+        events.sort();
+        let mut waiting: i64 = 0;
+        let mut most = 0;
+        for (_, change) in events {
+            waiting += change;
+            most = most.max(waiting);
+        }
+        most.max(0) as usize
+    }
+
     /// The figures derived from the spans.
     pub fn figures(&self) -> Figures {
         let wall_s = self.end_us.saturating_sub(self.start_us) as f64 / 1e6;

@@ -47,32 +47,11 @@ fn traced_run(extra: &[&str]) -> Trace {
     Trace::read(trace_file.path()).unwrap()
 }
 
-/// The most images that were, at one moment, downloaded and not yet in a resize: +1 when
-/// a download ends, -1 when a resize starts (at equal times the start counts first).
-fn most_images_waiting(trace: &Trace) -> usize {
-    let mut events: Vec<(u64, i64)> = Vec::new();
-    for span in &trace.spans {
-        match span.phase {
-            Phase::Download => events.push((span.end_us, 1)),
-            Phase::Resize => events.push((span.start_us, -1)),
-            _ => {}
-        }
-    }
-    events.sort();
-    let mut waiting: i64 = 0;
-    let mut most = 0;
-    for (_, change) in events {
-        waiting += change;
-        most = most.max(waiting);
-    }
-    most as usize
-}
-
 #[test]
 fn a_bounded_channel_caps_the_images_waiting_in_memory() {
     let trace = traced_run(&[]);
     let bound = QUEUE + DOWNLOADERS + RESIZERS;
-    let most = most_images_waiting(&trace);
+    let most = trace.most_images_waiting();
     assert!(
         most <= bound,
         "{most} images waited at once; the channel allows at most {bound}"
@@ -96,7 +75,7 @@ fn a_bounded_channel_caps_the_images_waiting_in_memory() {
 #[test]
 fn without_the_bound_downloads_race_ahead_of_the_resizer() {
     let trace = traced_run(&["--unbounded"]);
-    let most = most_images_waiting(&trace);
+    let most = trace.most_images_waiting();
     // Downloads over loopback are several times quicker than a resize of a 960x640
     // image, so with nothing to stop them the three downloaders finish far ahead.
     assert!(

@@ -1,6 +1,7 @@
 //! The tour and the report: on a tiny corpus the tour prints a table of every chapter and
-//! writes a report whose charts exist and are valid SVG; the report says clearly what it
-//! lacks when criterion's results are missing or partial.
+//! writes a report whose charts exist and are valid SVG, with the pipeline's bounded and
+//! unbounded runs side by side; the report says clearly what it lacks when criterion's
+//! results are missing or partial.
 
 use std::path::Path;
 use std::process::Command;
@@ -84,6 +85,11 @@ fn the_tour_lists_every_chapter_and_writes_a_report_with_timelines() {
     assert_eq!(assert_charts_exist(out.path()), chapters::ALL.len());
     assert!(stdout.contains("no criterion results"), "{stdout}");
     assert!(report.contains("cargo bench --bench chapters"));
+    // The pipeline with and without its bounded channel, side by side.
+    assert!(report.contains("## Backpressure"), "{report}");
+    for row in ["| bounded (capacity 4) |", "| unbounded |"] {
+        assert!(report.contains(row), "report.md lacks {row}");
+    }
 }
 
 #[test]
@@ -107,6 +113,7 @@ fn a_partial_criterion_folder_gives_the_charts_it_can_and_names_the_rest() {
     let report = Report {
         workload: Workload::Mixed,
         runs: Vec::new(),
+        backpressure: Vec::new(),
         bench: Bench::read(criterion.path()),
         machine: Machine::this(),
     };
@@ -130,6 +137,7 @@ fn a_missing_criterion_folder_is_explained_not_fatal() {
     let report = Report {
         workload: Workload::Mixed,
         runs: Vec::new(),
+        backpressure: Vec::new(),
         bench: Bench::read(&out.path().join("does-not-exist")),
         machine: Machine::this(),
     };
