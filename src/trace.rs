@@ -264,6 +264,28 @@ mod tests {
     }
 
     #[test]
+    fn images_waiting_are_counted_between_download_end_and_resize_start() {
+        let trace = Trace {
+            chapter: "test".into(),
+            start_us: 0,
+            end_us: 100,
+            spans: vec![
+                // Three downloads end at 10, 20 and 30; resizes start at 20, 40 and 50.
+                span("d", Phase::Download, 0, 10),
+                span("d", Phase::Download, 10, 20),
+                span("d", Phase::Download, 20, 30),
+                span("r", Phase::Resize, 20, 40),
+                span("r", Phase::Resize, 40, 50),
+                span("r", Phase::Resize, 50, 60),
+                span("u", Phase::Upload, 0, 100),
+            ],
+        };
+        // At 10: one waits; at 20 one more arrives as one is taken (the start counts
+        // first); at 30: two wait.
+        assert_eq!(trace.most_images_waiting(), 2);
+    }
+
+    #[test]
     fn overlap_is_work_time_over_wall_time() {
         let trace = Trace {
             chapter: "test".into(),
