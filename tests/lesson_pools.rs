@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{TestCorpus, run_chapter, serve};
+use common::{TestCorpus, run_chapter, serve, traced_run_with_summary};
 use workbench::chapters;
 use workbench::thread_pool::{TaskError, ThreadPool, as_completed};
 use workbench::trace::{Phase, Span, Trace};
@@ -127,18 +127,6 @@ fn shutdown_runs_the_queued_tasks_and_dropping_joins_the_workers() {
 // ---------------------------------------------------------------------------------------
 // Chapter 4 on the `io` workload.
 
-/// Runs `chapter` against a store with `latency`, traced: the trace and the summary.
-fn traced_run(chapter: &str, latency: Duration, flags: &[&str]) -> (Trace, serde_json::Value) {
-    let corpus = TestCorpus::new();
-    let store = serve(corpus.dir.path(), latency);
-    let trace_file = corpus.dir.path().join("trace.json");
-    let mut all_flags: Vec<String> = vec!["--trace".into(), trace_file.to_str().unwrap().into()];
-    all_flags.extend(flags.iter().map(|f| f.to_string()));
-    let run = run_chapter(chapter, store.url(), &all_flags);
-    assert_eq!(run.code, 0, "{chapter}: {}", run.stderr);
-    (Trace::read(&trace_file).unwrap(), run.summary)
-}
-
 /// The largest number of spans of `phase` in progress at one moment.
 fn most_at_once(spans: &[Span], phase: Phase) -> usize {
     let spans: Vec<&Span> = spans.iter().filter(|s| s.phase == phase).collect();
@@ -157,7 +145,7 @@ fn most_at_once(spans: &[Span], phase: Phase) -> usize {
 #[test]
 fn ch04_downloads_overlap_and_hold_lock_runs_one_task_at_a_time() {
     let latency = Duration::from_millis(150);
-    let (pooled, _) = traced_run("ch04-thread-pool", latency, &[]);
+    let (pooled, _) = traced_run_with_summary("ch04-thread-pool", latency, &[]);
     assert!(
         most_at_once(&pooled.spans, Phase::Download) >= 4,
         "5 downloads on 16 threads should wait together: {:?}",
@@ -167,7 +155,7 @@ fn ch04_downloads_overlap_and_hold_lock_runs_one_task_at_a_time() {
     assert!(workers.iter().any(|w| w.starts_with("io-")), "{workers:?}");
     assert!(workers.iter().any(|w| w.starts_with("cpu-")), "{workers:?}");
 
-    let (held, _) = traced_run("ch04-thread-pool", latency, &["--hold-lock"]);
+    let (held, _) = traced_run_with_summary("ch04-thread-pool", latency, &["--hold-lock"]);
     let io_spans: Vec<Span> = held
         .spans
         .iter()
@@ -191,7 +179,7 @@ fn ch04_downloads_overlap_and_hold_lock_runs_one_task_at_a_time() {
 #[test]
 fn ch05_worker_spans_land_on_the_parents_timeline_labelled_by_pid() {
     for start in ["spawn", "fork", "forkserver"] {
-        let (trace, summary) = traced_run(
+        let (trace, summary) = traced_run_with_summary(
             "ch05-process-pool",
             Duration::from_millis(30),
             &["--workers", "2", "--start", start],

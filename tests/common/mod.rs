@@ -168,6 +168,15 @@ pub fn run_chapter(name: &str, source: &str, flags: &[String]) -> Run {
 
 /// Runs `chapter` against a store with `latency`, traced, and returns the trace.
 pub fn traced_run(chapter: &str, latency: Duration, flags: &[&str]) -> workbench::trace::Trace {
+    traced_run_with_summary(chapter, latency, flags).0
+}
+
+/// [`traced_run`], also returning the chapter's `--json` summary.
+pub fn traced_run_with_summary(
+    chapter: &str,
+    latency: Duration,
+    flags: &[&str],
+) -> (workbench::trace::Trace, serde_json::Value) {
     let corpus = TestCorpus::new();
     let store = serve(corpus.dir.path(), latency);
     let trace_file = corpus.dir.path().join("trace.json");
@@ -175,5 +184,8 @@ pub fn traced_run(chapter: &str, latency: Duration, flags: &[&str]) -> workbench
     all_flags.extend(flags.iter().map(|f| f.to_string()));
     let run = run_chapter(chapter, store.url(), &all_flags);
     assert_eq!(run.code, 0, "{chapter}: {}", run.stderr);
-    workbench::trace::Trace::read(&trace_file).unwrap()
+    (
+        workbench::trace::Trace::read(&trace_file).unwrap(),
+        run.summary,
+    )
 }
