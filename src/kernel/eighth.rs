@@ -261,7 +261,8 @@ impl Header {
                 }
             }
         }
-        bits.finished().then_some(planes)
+        // The scan must have ended on real data, not on the zeros read past its end.
+        bits.intact().then_some(planes)
     }
 
     /// Stretches subsampled colour planes to the size of the brightness plane, crops
@@ -618,11 +619,6 @@ impl<'a> Bits<'a> {
         }
         *self = Bits::new(&self.data[self.at + 2..]);
         Some(())
-    }
-
-    /// Whether the scan ended on real data.
-    fn finished(&self) -> bool {
-        self.intact()
     }
 }
 
