@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use tempfile::TempDir;
 use workbench::chapters;
-use workbench::cli::{Workload, corpus_folder};
+use workbench::cli::corpus_folder;
+use workbench::harness::store::{RunningStore, StoreConfig};
+use workbench::harness::workload::Workload;
 use workbench::report::{GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES, SWEEP_WORKLOAD};
-use workbench::server::{RunningStore, StoreConfig};
 
 /// The store's latency on the `io` and `mixed` workloads, as in a chapter's default run.
 const LATENCY: Duration = Duration::from_millis(50);

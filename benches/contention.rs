@@ -15,8 +15,8 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use workbench::corpus::{self, CorpusSpec};
-use workbench::job::Sizes;
+use workbench::contract::Sizes;
+use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::kernel::{DEFAULT_MAX_PIXELS, thumbnails};
 
 /// The shared figures every worker adds to.

@@ -2,8 +2,8 @@
 //! widths, on one thread. Run with `cargo bench --bench kernel`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use workbench::corpus::{self, CorpusSpec};
-use workbench::job::Sizes;
+use workbench::contract::Sizes;
+use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::kernel::{DEFAULT_MAX_PIXELS, thumbnails};
 
 fn kernel(c: &mut Criterion) {

@@ -8,12 +8,14 @@
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use workbench::corpus::{self, CorpusSpec};
-use workbench::job::{Job, JobSpec, Sizes};
+use workbench::contract::HttpConfig;
+use workbench::contract::Sizes;
+use workbench::harness::corpus::{self, CorpusSpec};
+use workbench::io::{HttpClient, Output, Source};
+use workbench::job::{Job, JobSpec};
 use workbench::kernel::DEFAULT_MAX_PIXELS;
-use workbench::process_pool::{ProcessPool, Starter};
-use workbench::store::{HttpClient, HttpConfig, Output, Source};
-use workbench::thread_pool::ThreadPool;
+use workbench::patterns::process_pool::{ProcessPool, Starter};
+use workbench::patterns::thread_pool::ThreadPool;
 
 const IMAGES: usize = 16;
 

@@ -25,7 +25,8 @@
 use std::process::ExitCode;
 
 use workbench::cli::{self, NoFlags};
-use workbench::job::{Job, Outcome};
+use workbench::contract::Outcome;
+use workbench::job::Job;
 
 // ANCHOR: sequential
 /// The whole pattern: one loop, each image finished before the next one starts.

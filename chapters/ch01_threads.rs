@@ -51,7 +51,8 @@ use std::time::Duration;
 
 use clap::Args;
 use workbench::cli;
-use workbench::job::{Image, ImageError, Job, Outcome};
+use workbench::contract::{Image, ImageError, Outcome};
+use workbench::job::Job;
 use workbench::trace::Phase;
 
 /// This chapter's flags.

@@ -47,7 +47,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use workbench::cli;
-use workbench::job::{Image, ImageError, Job, Outcome};
+use workbench::contract::{Image, ImageError, Outcome};
+use workbench::job::Job;
 
 /// This chapter's flags.
 #[derive(Debug, Args)]

@@ -44,8 +44,9 @@ use std::thread::{self, JoinHandle};
 
 use clap::Args;
 use workbench::cli;
-use workbench::job::{Job, Outcome};
-use workbench::task::{TaskReport, ThumbnailTask};
+use workbench::contract::Outcome;
+use workbench::job::Job;
+use workbench::job::{TaskReport, ThumbnailTask};
 
 /// This chapter's flags.
 #[derive(Debug, Args)]

@@ -31,9 +31,11 @@
 use std::process::ExitCode;
 
 use workbench::cli;
-use workbench::job::{Image, ImageError, Job, Outcome};
-use workbench::kernel::Thumbnail;
-use workbench::thread_pool::{Feed, Future, ThreadPool, as_completed};
+use workbench::contract::Thumbnail;
+use workbench::contract::{Image, ImageError, Outcome};
+use workbench::job::Job;
+use workbench::patterns::task_future::{TaskFuture, as_completed};
+use workbench::patterns::thread_pool::{Feed, ThreadPool};
 
 /// The chapter's own flags.
 #[derive(Debug, clap::Args)]
@@ -141,7 +143,7 @@ fn with_pools(
 }
 
 /// A future's value: the step's own result, or why the task gave none (a panic).
-fn flatten<T>(future: Future<Result<T, ImageError>>) -> Result<T, ImageError> {
+fn flatten<T>(future: TaskFuture<Result<T, ImageError>>) -> Result<T, ImageError> {
     future
         .result()
         .unwrap_or_else(|error| Err(ImageError::Panicked(error.to_string())))

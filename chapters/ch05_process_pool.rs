@@ -35,8 +35,9 @@
 use std::process::ExitCode;
 
 use workbench::cli;
-use workbench::job::{ImageError, Job, Outcome};
-use workbench::process_pool::{ProcessPool, Start, Starter, run_as_worker_if_asked};
+use workbench::contract::{ImageError, Outcome};
+use workbench::job::Job;
+use workbench::patterns::process_pool::{ProcessPool, Start, Starter, run_as_worker_if_asked};
 
 /// The chapter's own flags.
 #[derive(Debug, clap::Args)]

@@ -44,8 +44,11 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use workbench::cli::{self, parse_duration};
-use workbench::job::{Image, ImageError, Job, Outcome};
-use workbench::sync::{self, Gil, GilHolder, LockBoard, Semaphore};
+use workbench::contract::{Image, ImageError, Outcome};
+use workbench::job::Job;
+use workbench::patterns::gil::{self, Gil, GilHolder};
+use workbench::patterns::lock_board::LockBoard;
+use workbench::patterns::semaphore::Semaphore;
 use workbench::trace::Phase;
 
 /// How the workers share their results and totals.
@@ -182,7 +185,7 @@ fn steps(
         job.download(image)
     })?;
     added.bytes_in = bytes.len();
-    let thumbs = sync::thumbnail_holding(job, image, &bytes, gil)?;
+    let thumbs = gil::thumbnail_holding(job, image, &bytes, gil)?;
     added.bytes_out = thumbs.iter().map(|t| t.bytes.len()).sum();
     let names = gil.allow_threads(|| job.upload(image, &thumbs))?;
     added.thumbnails = names.len();

@@ -37,10 +37,11 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
-use workbench::async_store::AsyncJob;
 use workbench::cli;
-use workbench::job::{Image, ImageError, Job, Outcome};
-use workbench::kernel::Thumbnail;
+use workbench::contract::Thumbnail;
+use workbench::contract::{Image, ImageError, Outcome};
+use workbench::job::AsyncJob;
+use workbench::job::Job;
 
 /// Where the CPU step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

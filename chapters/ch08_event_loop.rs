@@ -39,9 +39,10 @@ use std::rc::Rc;
 use bytes::Bytes;
 use clap::Args;
 use workbench::cli;
-use workbench::event_loop::{EventLoop, Future, http};
-use workbench::job::{Image, ImageError, Job, Outcome};
-use workbench::kernel::Thumbnail;
+use workbench::contract::Thumbnail;
+use workbench::contract::{Image, ImageError, Outcome};
+use workbench::job::Job;
+use workbench::patterns::event_loop::{EventLoop, LoopFuture, steps};
 
 /// This chapter's flags.
 #[derive(Debug, Clone, Args)]
@@ -64,7 +65,7 @@ struct Batch {
     waiting: RefCell<VecDeque<Image>>,
     outcomes: RefCell<Vec<Outcome>>,
     /// Done when every image has its outcome: `run_until_complete` waits for it.
-    all_done: Future<(), ImageError>,
+    all_done: LoopFuture<(), ImageError>,
 }
 
 // ANCHOR: chain
@@ -73,7 +74,7 @@ fn start_next(batch: &Rc<Batch>) {
     let Some(image) = batch.waiting.borrow_mut().pop_front() else {
         return;
     };
-    let download = http::download(&batch.event_loop, &batch.resize_pool, &batch.job, &image);
+    let download = steps::download(&batch.event_loop, &batch.resize_pool, &batch.job, &image);
     let batch = batch.clone();
     download.add_done_callback(move |bytes| match bytes {
         Ok(bytes) => resize(&batch, image, bytes),
@@ -96,7 +97,7 @@ fn resize(batch: &Rc<Batch>, image: Image, bytes: Bytes) {
 
 /// The thumbnails are made: store them all at once.
 fn upload(batch: &Rc<Batch>, image: Image, thumbs: Vec<Thumbnail>) {
-    let stored = http::upload(
+    let stored = steps::upload(
         &batch.event_loop,
         &batch.resize_pool,
         &batch.job,
@@ -133,7 +134,7 @@ fn thumbnail_all(job: &Job, flags: &LoopFlags) -> Result<Vec<Outcome>, std::io::
         .build()
         .map_err(std::io::Error::other)?;
     let batch = Rc::new(Batch {
-        all_done: Future::new(&event_loop),
+        all_done: LoopFuture::new(&event_loop),
         event_loop: event_loop.clone(),
         resize_pool,
         job: job.clone(),

@@ -38,9 +38,10 @@ use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use workbench::cli;
-use workbench::job::{Image, ImageError, Job, Outcome};
-use workbench::kernel::Thumbnail;
-use workbench::shutdown;
+use workbench::cli::shutdown;
+use workbench::contract::Thumbnail;
+use workbench::contract::{Image, ImageError, Outcome};
+use workbench::job::Job;
 use workbench::trace::Phase;
 
 /// The pipeline's knobs: workers per stage and the size of the channel between

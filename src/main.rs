@@ -10,11 +10,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use workbench::chapters::{self, Chapter};
-use workbench::cli::{Workload, parse_bytes, parse_duration};
-use workbench::corpus::{self, CorpusSpec};
-use workbench::job::Summary;
+use workbench::cli::{StoreFlags, parse_duration};
+use workbench::contract::Summary;
+use workbench::harness::corpus::{self, CorpusSpec};
+use workbench::harness::store;
+use workbench::harness::workload::Workload;
 use workbench::report::{Bench, Machine, Report, Run};
-use workbench::server::{self, StoreConfig};
 use workbench::trace::Trace;
 
 /// The chapter whose bounded channel the report's backpressure section shows.
@@ -88,24 +89,12 @@ enum Action {
         /// Port (0 picks a free one).
         #[arg(long, default_value_t = 0)]
         port: u16,
-        /// Wait before the first byte of every answer.
-        #[arg(long, default_value = "50ms", value_parser = parse_duration)]
-        latency: Duration,
-        /// Bytes per second per connection (`500K`, `2M`).
-        #[arg(long, value_parser = parse_bytes)]
-        bandwidth: Option<u64>,
-        /// The share of objects that answer 503.
-        #[arg(long, default_value_t = 0.0)]
-        fail_rate: f64,
-        /// The seed that picks which objects fail.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// At most this many connections served at once.
-        #[arg(long)]
-        max_conns: Option<usize>,
         /// Accept connections and never answer (to see client timeouts).
         #[arg(long)]
         stall: bool,
+        /// Latency, bandwidth, failures, connection cap.
+        #[command(flatten)]
+        knobs: StoreFlags,
     },
 }
 
@@ -167,22 +156,13 @@ fn main() -> ExitCode {
         Some(Action::Serve {
             root,
             port,
-            latency,
-            bandwidth,
-            fail_rate,
-            seed,
-            max_conns,
             stall,
+            knobs,
         }) => {
-            let mut config = StoreConfig::new(root);
+            let mut config = knobs.config(root);
             config.port = port;
-            config.latency = latency;
-            config.bandwidth = bandwidth;
-            config.fail_rate = fail_rate;
-            config.seed = seed;
-            config.max_conns = max_conns;
             config.stall = stall;
-            server::serve_until_ctrl_c(config).context("the store stopped")
+            store::serve_until_ctrl_c(config).context("the store stopped")
         }
     };
     match result {

@@ -172,7 +172,7 @@ impl Trace {
     /// Writes the trace as JSON.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let json = serde_json::to_vec(self).map_err(std::io::Error::other)?;
-        crate::store::write_atomically(path, &json)
+        crate::platform::write_atomically(path, &json)
     }
 
     /// Reads a trace written by [`Trace::write`].

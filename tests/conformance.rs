@@ -12,9 +12,9 @@ use std::path::Path;
 
 use common::{Case, Run, TestCorpus, run_chapter};
 use workbench::chapters;
+use workbench::harness::samples;
+use workbench::harness::store::{RunningStore, StoreConfig};
 use workbench::kernel::target_size;
-use workbench::samples;
-use workbench::server::{RunningStore, StoreConfig};
 
 /// Every file of a folder, by name.
 fn read_all(dir: &Path) -> BTreeMap<String, Vec<u8>> {

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::serve;
-use workbench::corpus::{self, CorpusSpec};
+use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::trace::{Phase, Trace};
 
 const IMAGES: usize = 24;

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use common::{TestCorpus, run_chapter, serve, traced_run_with_summary};
 use workbench::chapters;
-use workbench::thread_pool::{TaskError, ThreadPool, as_completed};
+use workbench::patterns::task_future::{TaskError, as_completed};
+use workbench::patterns::thread_pool::ThreadPool;
 use workbench::trace::{Phase, Span, Trace};
 
 // ---------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use common::{TestCorpus, serve};
 use tempfile::TempDir;
 use workbench::chapters;
-use workbench::corpus::{self, CorpusSpec};
-use workbench::server::RunningStore;
+use workbench::harness::corpus::{self, CorpusSpec};
+use workbench::harness::store::RunningStore;
 use workbench::trace::{Phase, Span, Trace};
 
 const CHAPTER: &str = "ch06-shared-state";

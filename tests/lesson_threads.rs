@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{TestCorpus, serve};
 use workbench::chapters;
-use workbench::samples;
+use workbench::harness::samples;
 use workbench::trace::{Phase, Span, Trace};
 
 /// The store's latency: every download lasts at least this long.

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use workbench::chapters;
-use workbench::cli::Workload;
+use workbench::harness::workload::Workload;
 use workbench::report::{Bench, Machine, Report, bench_id};
 
 /// Runs the `workbench` binary with `args` (never rebuilding: cargo already built every

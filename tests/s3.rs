@@ -11,8 +11,9 @@ use std::process::Command;
 
 use common::{TestCorpus, run_chapter};
 use workbench::chapters;
-use workbench::s3::{S3Flags, S3Place};
-use workbench::store::{HttpClient, HttpConfig};
+use workbench::contract::HttpConfig;
+use workbench::io::HttpClient;
+use workbench::io::s3::{S3Flags, S3Place};
 
 const ACCESS_KEY: &str = "WORKBENCHTESTKEY";
 const SECRET_KEY: &str = "workbench-test-secret";

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 use workbench::chapters;
-use workbench::corpus::{self, CorpusSpec};
-use workbench::server::{RunningStore, StoreConfig};
+use workbench::harness::corpus::{self, CorpusSpec};
+use workbench::harness::store::{RunningStore, StoreConfig};
 
 /// The test corpus: small, but wider than the largest thumbnail, with JPEGs and PNGs.
 pub fn spec() -> CorpusSpec {

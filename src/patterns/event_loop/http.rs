@@ -1,6 +1,5 @@
 //! HTTP/1.1 on the hand-built loop: one request per connection, as a [`Protocol`], with
-//! the answer parsed by `httparse`; a timer watches every exchange. On top of it, the
-//! job's download and upload as futures that record the same spans as the blocking ones.
+//! the answer parsed by `httparse`; a timer watches every exchange.
 
 use std::cell::Cell;
 use std::io;
@@ -10,11 +9,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{EventLoop, Future, Protocol, Transport, gather};
-use crate::job::{Image, ImageError, Job, Location, thumbnail_name};
-use crate::kernel::Thumbnail;
-use crate::store::{HttpConfig, Output, read_limited, write_atomically};
-use crate::trace::{Phase, Span, now_us};
+use super::{EventLoop, LoopFuture, Protocol, Transport};
+use crate::contract::{HttpConfig, ImageError};
 
 /// How the end of a body is known.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +40,7 @@ struct HttpExchange {
     transport: Option<Transport>,
     /// When a byte last moved: the watchdog timer reads it.
     activity: Rc<Cell<Instant>>,
-    answer: Future<Bytes, ImageError>,
+    answer: LoopFuture<Bytes, ImageError>,
 }
 
 impl Protocol for HttpExchange {
@@ -207,8 +203,8 @@ pub fn request(
     body: &[u8],
     content_type: Option<&str>,
     config: &HttpConfig,
-) -> Future<Bytes, ImageError> {
-    let answer = Future::new(event_loop);
+) -> LoopFuture<Bytes, ImageError> {
+    let answer = LoopFuture::new(event_loop);
     let (address, host, target) = match locate(url) {
         Ok(parts) => parts,
         Err(error) => {
@@ -260,7 +256,7 @@ fn watch(
     config: HttpConfig,
     method: &'static str,
     activity: Rc<Cell<Instant>>,
-    answer: Future<Bytes, ImageError>,
+    answer: LoopFuture<Bytes, ImageError>,
     transport: Transport,
 ) {
     let deadline = activity.get() + config.timeout;
@@ -303,115 +299,4 @@ fn locate(url: &str) -> Result<(SocketAddr, String, String), ImageError> {
         target = format!("{target}?{query}");
     }
     Ok((address, format!("{host}:{port}"), target))
-}
-
-/// Runs `work` on the loop's `task-{stem}` lane as a span of `phase`, ending when the
-/// returned future is done.
-fn traced<T: Clone + 'static>(
-    job: &Job,
-    image: &Image,
-    phase: Phase,
-    future: Future<T, ImageError>,
-) -> Future<T, ImageError> {
-    let start_us = now_us();
-    let (tracer_job, label) = (job.clone(), image.label().to_string());
-    future.add_done_callback(move |_| {
-        tracer_job.tracer().push(Span {
-            worker: format!("task-{label}"),
-            image: label,
-            phase,
-            start_us,
-            end_us: now_us(),
-        });
-    });
-    future
-}
-
-// ANCHOR: download
-/// Step 1 on the loop: a GET, or a file read on `pool`.
-pub fn download(
-    event_loop: &EventLoop,
-    pool: &rayon::ThreadPool,
-    job: &Job,
-    image: &Image,
-) -> Future<Bytes, ImageError> {
-    let config = job.spec().http;
-    let bytes = match &image.location {
-        Location::Url(url) => request(event_loop, "GET", url, &[], None, &config),
-        Location::File(path) => {
-            let path = path.clone();
-            event_loop.run_in_pool(pool, move || {
-                read_limited(&path, config.max_bytes).map(Bytes::from)
-            })
-        }
-    };
-    traced(job, image, Phase::Download, bytes)
-}
-// ANCHOR_END: download
-
-/// Step 3 on the loop: a PUT per thumbnail, all at once, or atomic writes on `pool`.
-pub fn upload(
-    event_loop: &EventLoop,
-    pool: &rayon::ThreadPool,
-    job: &Job,
-    image: &Image,
-    thumbs: Vec<Thumbnail>,
-) -> Future<Vec<String>, ImageError> {
-    let name = |thumb: &Thumbnail| {
-        thumbnail_name(&image.stem, thumb.requested_width, thumb.format.extension())
-    };
-    let names: Vec<String> = thumbs.iter().map(name).collect();
-    let stored = match &job.spec().output {
-        // An HTTP prefix or a bucket (a presigned URL): one PUT each.
-        output @ (Output::Http(_) | Output::S3(_)) => {
-            let config = job.spec().http;
-            let urls: Result<Vec<Option<String>>, ImageError> =
-                names.iter().map(|name| output.url_for(name)).collect();
-            let urls = match urls {
-                Ok(urls) => urls.into_iter().flatten(),
-                Err(error) => {
-                    let failed = Future::new(event_loop);
-                    failed.set_exception(error);
-                    return traced(job, image, Phase::Upload, failed);
-                }
-            };
-            let puts = thumbs
-                .iter()
-                .zip(urls)
-                .map(|(thumb, url)| {
-                    request(
-                        event_loop,
-                        "PUT",
-                        &url,
-                        &thumb.bytes,
-                        Some(thumb.format.mime()),
-                        &config,
-                    )
-                })
-                .collect();
-            let all = gather(event_loop, puts);
-            let named = Future::new(event_loop);
-            let (result, names) = (named.clone(), names.clone());
-            all.add_done_callback(move |done| {
-                match done {
-                    Ok(_) => result.set_result(names),
-                    Err(error) => result.set_exception(error),
-                };
-            });
-            named
-        }
-        Output::Folder(dir) => {
-            let (dir, names) = (dir.clone(), names.clone());
-            event_loop.run_in_pool(pool, move || {
-                for (thumb, name) in thumbs.iter().zip(&names) {
-                    let path = dir.join(name);
-                    write_atomically(&path, &thumb.bytes).map_err(|e| {
-                        ImageError::Io(format!("cannot write {}: {e}", path.display()))
-                    })?;
-                }
-                Ok(names)
-            })
-        }
-    };
-    traced(job, image, Phase::Upload, stored)
 }

@@ -12,7 +12,7 @@
 //!
 //! - [`EventLoop`]: `call_soon`, `call_later`, `call_at`, `time`, `run_forever`,
 //!   `run_until_complete`, `stop`, `call_soon_threadsafe`, `run_in_pool`.
-//! - [`Future`]: a result that is not there yet, with done callbacks; [`gather`].
+//! - [`LoopFuture`]: a result that is not there yet, with done callbacks; [`gather`].
 //! - [`Protocol`] and [`Transport`]: a TCP connection as callbacks
 //!   (`connection_made`, `data_received`, `eof_received`, `connection_lost`) and the
 //!   calls a protocol makes back (`write`, `close`, `abort`).
@@ -22,8 +22,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::io;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,7 +30,14 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+mod loop_future;
+mod transport;
+
 pub mod http;
+pub mod steps;
+
+pub use loop_future::{LoopFuture, gather};
+pub use transport::{Protocol, Transport};
 
 /// The token of the waker: other threads use it to interrupt `poll`.
 const WAKER: Token = Token(0);
@@ -302,7 +308,7 @@ impl EventLoop {
     /// Runs the loop until `future` is done, and returns its result.
     pub fn run_until_complete<T: Clone + 'static, E: Clone + 'static>(
         &self,
-        future: &Future<T, E>,
+        future: &LoopFuture<T, E>,
     ) -> io::Result<Result<T, E>> {
         let event_loop = self.clone();
         future.add_done_callback(move |_| event_loop.stop());
@@ -320,18 +326,18 @@ impl EventLoop {
         &self,
         pool: &rayon::ThreadPool,
         work: impl FnOnce() -> Result<T, E> + Send + 'static,
-    ) -> Future<T, E>
+    ) -> LoopFuture<T, E>
     where
         T: Clone + Send + 'static,
         E: Clone + Send + 'static,
     {
-        let future = Future::new(self);
+        let future = LoopFuture::new(self);
         let number = self.park(Box::new(future.clone()));
         let handle = self.handle();
         pool.spawn(move || {
             let result = work();
             handle.call_soon_threadsafe(move |event_loop| {
-                if let Some(future) = event_loop.unpark::<Future<T, E>>(number) {
+                if let Some(future) = event_loop.unpark::<LoopFuture<T, E>>(number) {
                     future.settle(result);
                 }
             });
@@ -368,44 +374,6 @@ impl EventLoop {
         let _ = self.inner.poll.borrow().registry().deregister(stream);
         self.inner.sockets.borrow_mut().remove(&token);
     }
-
-    /// Opens a TCP connection to `address` driven by `protocol`: `connection_made` once
-    /// connected, or `connection_lost` with the error (a refused connection, say).
-    pub fn create_connection(
-        &self,
-        address: SocketAddr,
-        protocol: impl Protocol + 'static,
-    ) -> Transport {
-        let protocol: Box<dyn Protocol> = Box::new(protocol);
-        let (stream, error) = match TcpStream::connect(address) {
-            Ok(stream) => (Some(stream), None),
-            Err(error) => (None, Some(error)),
-        };
-        let transport = Transport {
-            inner: Rc::new(TransportState {
-                event_loop: self.clone(),
-                stream: RefCell::new(stream),
-                token: Cell::new(None),
-                state: Cell::new(State::Connecting),
-                outgoing: RefCell::new(Vec::new()),
-                protocol: RefCell::new(Some(protocol)),
-            }),
-        };
-        if let Some(error) = error {
-            transport.close_now(Some(error));
-            return transport;
-        }
-        let socket: Rc<dyn Ready> = Rc::new(Connection(transport.inner.clone()));
-        let registered = match transport.inner.stream.borrow_mut().as_mut() {
-            Some(stream) => self.register(stream, socket),
-            None => Err(io::Error::other("no socket")),
-        };
-        match registered {
-            Ok(token) => transport.inner.token.set(Some(token)),
-            Err(error) => transport.close_now(Some(error)),
-        }
-        transport
-    }
 }
 
 /// A `Send` handle to a loop, for other threads.
@@ -428,316 +396,10 @@ impl LoopHandle {
     }
 }
 
-// ANCHOR: future
-/// A result that is not there yet: set once, with [`set_result`](Future::set_result) or
-/// [`set_exception`](Future::set_exception); the done callbacks then run on the loop.
-///
-/// Unlike asyncio's, a done callback receives the result itself (the future is done, so
-/// there is nothing else to ask it).
-pub struct Future<T, E> {
-    inner: Rc<FutureState<T, E>>,
-}
-
-type DoneCallback<T, E> = Box<dyn FnOnce(Result<T, E>)>;
-
-struct FutureState<T, E> {
-    event_loop: EventLoop,
-    result: RefCell<Option<Result<T, E>>>,
-    callbacks: RefCell<Vec<DoneCallback<T, E>>>,
-}
-
-impl<T, E> Clone for Future<T, E> {
-    fn clone(&self) -> Self {
-        Future {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-impl<T: Clone + 'static, E: Clone + 'static> Future<T, E> {
-    /// A pending future whose callbacks run on `event_loop`.
-    pub fn new(event_loop: &EventLoop) -> Future<T, E> {
-        Future {
-            inner: Rc::new(FutureState {
-                event_loop: event_loop.clone(),
-                result: RefCell::new(None),
-                callbacks: RefCell::new(Vec::new()),
-            }),
-        }
-    }
-
-    /// Whether a result or an exception is set.
-    pub fn done(&self) -> bool {
-        self.inner.result.borrow().is_some()
-    }
-
-    /// The result, once done.
-    pub fn result(&self) -> Option<Result<T, E>> {
-        self.inner.result.borrow().clone()
-    }
-
-    /// Sets the result; `false` (and nothing changes) if the future was already done.
-    pub fn set_result(&self, value: T) -> bool {
-        self.settle(Ok(value))
-    }
-
-    /// Sets the error; `false` (and nothing changes) if the future was already done.
-    pub fn set_exception(&self, error: E) -> bool {
-        self.settle(Err(error))
-    }
-
-    fn settle(&self, result: Result<T, E>) -> bool {
-        if self.done() {
-            return false;
-        }
-        *self.inner.result.borrow_mut() = Some(result.clone());
-        for callback in self.inner.callbacks.take() {
-            let result = result.clone();
-            self.inner.event_loop.call_soon(move || callback(result));
-        }
-        true
-    }
-
-    /// Runs `callback` with the result once the future is done: soon, on the loop, and
-    /// exactly once, even if the future is done already.
-    pub fn add_done_callback(&self, callback: impl FnOnce(Result<T, E>) + 'static) {
-        match self.result() {
-            Some(result) => self.inner.event_loop.call_soon(move || callback(result)),
-            None => self.inner.callbacks.borrow_mut().push(Box::new(callback)),
-        }
-    }
-}
-// ANCHOR_END: future
-
-/// A future of every result of `futures`, in order; the first error if any fails.
-pub fn gather<T: Clone + 'static, E: Clone + 'static>(
-    event_loop: &EventLoop,
-    futures: Vec<Future<T, E>>,
-) -> Future<Vec<T>, E> {
-    let all = Future::new(event_loop);
-    if futures.is_empty() {
-        all.set_result(Vec::new());
-        return all;
-    }
-    let results: Rc<RefCell<Vec<Option<T>>>> = Rc::new(RefCell::new(vec![None; futures.len()]));
-    for (index, future) in futures.into_iter().enumerate() {
-        let (all, results) = (all.clone(), results.clone());
-        future.add_done_callback(move |result| match result {
-            Err(error) => {
-                all.set_exception(error);
-            }
-            Ok(value) => {
-                let mut results = results.borrow_mut();
-                results[index] = Some(value);
-                if results.iter().all(Option::is_some) {
-                    all.set_result(results.drain(..).flatten().collect());
-                }
-            }
-        });
-    }
-    all
-}
-
-// ANCHOR: protocol
-/// What happens on a connection, as callbacks the loop calls (asyncio's `Protocol`).
-pub trait Protocol {
-    /// Connected: `transport` is how to write and close.
-    fn connection_made(&mut self, transport: &Transport);
-    /// Bytes arrived.
-    fn data_received(&mut self, data: &[u8]);
-    /// The other side will send nothing more. The transport closes after this.
-    fn eof_received(&mut self) {}
-    /// The connection is closed: `None` after a normal close, else the error (a refused
-    /// connection never made, a reset, ...). Always the last call.
-    fn connection_lost(&mut self, error: Option<io::Error>);
-}
-// ANCHOR_END: protocol
-
-/// Where a connection is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Connecting,
-    Open,
-    /// `close` was called: the pending bytes are sent, then the socket closes.
-    Closing,
-    Closed,
-}
-
-/// A non-blocking TCP connection as the protocol sees it: `write`, `close`, `abort`.
-#[derive(Clone)]
-pub struct Transport {
-    inner: Rc<TransportState>,
-}
-
-struct TransportState {
-    event_loop: EventLoop,
-    stream: RefCell<Option<TcpStream>>,
-    token: Cell<Option<Token>>,
-    state: Cell<State>,
-    /// Bytes written but not yet taken by the socket.
-    outgoing: RefCell<Vec<u8>>,
-    /// Taken out for the last call, `connection_lost`, which breaks the cycle
-    /// transport -> protocol -> transport.
-    protocol: RefCell<Option<Box<dyn Protocol>>>,
-}
-
-impl Transport {
-    /// Queues `data` and sends what the socket takes now; the rest goes when it is
-    /// writable again. Never blocks.
-    pub fn write(&self, data: &[u8]) {
-        if self.inner.state.get() == State::Open {
-            self.inner.outgoing.borrow_mut().extend_from_slice(data);
-            self.inner.flush();
-        }
-    }
-
-    /// Closes once the queued bytes are sent; `connection_lost(None)` follows.
-    pub fn close(&self) {
-        if self.inner.state.get() == State::Open {
-            self.inner.state.set(State::Closing);
-            self.inner.flush();
-        }
-    }
-
-    /// Closes now, dropping queued bytes; `connection_lost(None)` follows.
-    pub fn abort(&self) {
-        self.close_now(None);
-    }
-
-    fn close_now(&self, error: Option<io::Error>) {
-        self.inner.close_now(error);
-    }
-}
-
-impl TransportState {
-    fn flush(self: &Rc<Self>) {
-        loop {
-            let mut outgoing = self.outgoing.borrow_mut();
-            if outgoing.is_empty() {
-                break;
-            }
-            let written = match self.stream.borrow_mut().as_mut() {
-                Some(stream) => stream.write(&outgoing),
-                None => return,
-            };
-            match written {
-                Ok(n) => {
-                    outgoing.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    drop(outgoing);
-                    self.close_now(Some(e));
-                    return;
-                }
-            }
-        }
-        if self.state.get() == State::Closing {
-            self.close_now(None);
-        }
-    }
-
-    /// Closes the socket and schedules the protocol's last call.
-    fn close_now(self: &Rc<Self>, error: Option<io::Error>) {
-        if self.state.replace(State::Closed) == State::Closed {
-            return;
-        }
-        if let Some(mut stream) = self.stream.borrow_mut().take() {
-            if let Some(token) = self.token.take() {
-                self.event_loop.deregister(&mut stream, token);
-            }
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-        let me = self.clone();
-        self.event_loop.call_soon(move || {
-            let protocol = me.protocol.borrow_mut().take();
-            if let Some(mut protocol) = protocol {
-                protocol.connection_lost(error);
-            }
-        });
-    }
-
-    fn with_protocol(&self, call: impl FnOnce(&mut dyn Protocol)) {
-        if let Some(protocol) = self.protocol.borrow_mut().as_mut() {
-            call(protocol.as_mut());
-        }
-    }
-
-    /// Connected, or failed to connect (mio's recipe: look at the socket's error, then
-    /// whether it has a peer).
-    fn finish_connecting(self: &Rc<Self>) -> bool {
-        let status = match self.stream.borrow().as_ref() {
-            Some(stream) => match stream.take_error() {
-                Ok(Some(error)) | Err(error) => Err(error),
-                Ok(None) => match stream.peer_addr() {
-                    Ok(_) => Ok(true),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-                    Err(error) => Err(error),
-                },
-            },
-            None => Ok(false),
-        };
-        match status {
-            Ok(true) => {
-                self.state.set(State::Open);
-                let transport = Transport {
-                    inner: self.clone(),
-                };
-                self.with_protocol(|protocol| protocol.connection_made(&transport));
-                true
-            }
-            Ok(false) => false,
-            Err(error) => {
-                self.close_now(Some(error));
-                false
-            }
-        }
-    }
-
-    /// Reads until the socket has nothing more, handing each piece to the protocol.
-    fn read_all(self: &Rc<Self>) {
-        let mut buffer = [0u8; 64 * 1024];
-        while matches!(self.state.get(), State::Open | State::Closing) {
-            let read = match self.stream.borrow_mut().as_mut() {
-                Some(stream) => stream.read(&mut buffer),
-                None => return,
-            };
-            match read {
-                Ok(0) => {
-                    self.with_protocol(|protocol| protocol.eof_received());
-                    self.close_now(None);
-                }
-                Ok(n) => self.with_protocol(|protocol| protocol.data_received(&buffer[..n])),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => self.close_now(Some(e)),
-            }
-        }
-    }
-}
-
-/// What the loop holds for a connection: the way back to it when its socket is ready.
-struct Connection(Rc<TransportState>);
-
-impl Ready for Connection {
-    fn ready(&self, readiness: Readiness) {
-        let transport = &self.0;
-        if transport.state.get() == State::Connecting && !transport.finish_connecting() {
-            return;
-        }
-        if readiness.writable {
-            transport.flush();
-        }
-        if readiness.readable || readiness.error {
-            transport.read_all();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::SocketAddr;
 
     fn recorder() -> Rc<RefCell<Vec<String>>> {
         Rc::new(RefCell::new(Vec::new()))
@@ -800,7 +462,7 @@ mod tests {
     #[test]
     fn a_futures_callbacks_run_once_even_when_added_after_it_is_done() {
         let event_loop = EventLoop::new().unwrap();
-        let future: Future<u32, String> = Future::new(&event_loop);
+        let future: LoopFuture<u32, String> = LoopFuture::new(&event_loop);
         let calls = Rc::new(Cell::new(0));
         let before = calls.clone();
         future.add_done_callback(move |result| {

@@ -32,7 +32,7 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use image::codecs::png::{PngDecoder, PngEncoder};
 use image::{ExtendedColorType, ImageDecoder, ImageEncoder};
 
-use crate::job::Sizes;
+use crate::contract::{Format, KernelError, Sizes, Thumbnail};
 
 mod eighth;
 
@@ -42,81 +42,21 @@ pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 /// JPEG quality of the thumbnails.
 pub const JPEG_QUALITY: u8 = 85;
 
-/// The encoded format of an image; thumbnails keep the format of their source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// JPEG in, JPEG (quality 85) out.
-    Jpeg,
-    /// PNG in, PNG out.
-    Png,
-}
-
-impl Format {
-    /// The file extension of thumbnails in this format.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Jpeg => "jpg",
-            Format::Png => "png",
-        }
+/// Recognises the format from the first bytes (never from the name: a text file named
+/// `.jpg` is still text).
+pub fn sniff(bytes: &[u8]) -> Result<Format, KernelError> {
+    const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if bytes.is_empty() {
+        Err(KernelError::NotAnImage("the file is empty".into()))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Ok(Format::Jpeg)
+    } else if bytes.starts_with(PNG_SIGNATURE) {
+        Ok(Format::Png)
+    } else {
+        Err(KernelError::NotAnImage(
+            "neither a JPEG nor a PNG signature".into(),
+        ))
     }
-
-    /// The MIME type, sent as `Content-Type` on upload.
-    pub fn mime(self) -> &'static str {
-        match self {
-            Format::Jpeg => "image/jpeg",
-            Format::Png => "image/png",
-        }
-    }
-
-    /// Recognises the format from the first bytes (never from the name: a text file
-    /// named `.jpg` is still text).
-    pub fn sniff(bytes: &[u8]) -> Result<Format, KernelError> {
-        const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
-        if bytes.is_empty() {
-            Err(KernelError::NotAnImage("the file is empty".into()))
-        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Ok(Format::Jpeg)
-        } else if bytes.starts_with(PNG_SIGNATURE) {
-            Ok(Format::Png)
-        } else {
-            Err(KernelError::NotAnImage(
-                "neither a JPEG nor a PNG signature".into(),
-            ))
-        }
-    }
-}
-
-/// One encoded thumbnail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Thumbnail {
-    /// The width that was asked for (the name uses it).
-    pub requested_width: u32,
-    /// The width made: the requested one, or the image's own when it is narrower.
-    pub width: u32,
-    /// The height made: `round(h * width / w)`, at least 1.
-    pub height: u32,
-    /// The format, the same as the source's.
-    pub format: Format,
-    /// The encoded bytes.
-    pub bytes: Vec<u8>,
-}
-
-/// Why the kernel could not make thumbnails of an image.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KernelError {
-    /// Not a JPEG or PNG.
-    #[error("not an image: {0}")]
-    NotAnImage(String),
-    /// Over the pixel budget.
-    #[error("too many pixels: {width}x{height} is over the budget of {budget}")]
-    TooManyPixels {
-        width: u64,
-        height: u64,
-        budget: u64,
-    },
-    /// Damaged, truncated, or a variant this kernel does not decode.
-    #[error("corrupt image: {0}")]
-    Corrupt(String),
 }
 
 /// The size of the thumbnail for a requested width: never wider than the image, and the
@@ -147,7 +87,7 @@ pub fn thumbnails_in_steps(
     max_pixels: u64,
     mut between: impl FnMut(),
 ) -> Result<Vec<Thumbnail>, KernelError> {
-    let format = Format::sniff(bytes)?;
+    let format = sniff(bytes)?;
     let decoded = match format {
         Format::Jpeg => decode_jpeg(bytes, sizes, max_pixels)?,
         Format::Png => decode_png(bytes, max_pixels)?,
@@ -357,22 +297,6 @@ fn encode(format: Format, image: &PixelBuffer<'_>) -> Result<Vec<u8>, KernelErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::{self, CorpusSpec};
-
-    fn spec(width: u32, height: u32) -> CorpusSpec {
-        CorpusSpec {
-            count: 2,
-            png: 1,
-            seed: 7,
-            width,
-            height,
-        }
-    }
-
-    fn dimensions(thumb: &Thumbnail) -> (u32, u32) {
-        let image = image::load_from_memory(&thumb.bytes).unwrap();
-        (image.width(), image.height())
-    }
 
     #[test]
     fn target_size_keeps_the_aspect_ratio_and_never_upscales() {
@@ -383,68 +307,10 @@ mod tests {
     }
 
     #[test]
-    fn makes_each_width_in_the_source_format() {
-        let sizes = Sizes::default();
-        let s = spec(640, 480);
-        for (index, format) in [(0, Format::Jpeg), (1, Format::Png)] {
-            let bytes = corpus::image_bytes(&s, index).unwrap();
-            let thumbs = thumbnails(&bytes, &sizes, DEFAULT_MAX_PIXELS).unwrap();
-            let made: Vec<(u32, u32)> = thumbs.iter().map(dimensions).collect();
-            assert_eq!(made, [(32, 24), (64, 48), (200, 150)]);
-            assert!(thumbs.iter().all(|t| t.format == format));
-            assert_eq!(Format::sniff(&thumbs[0].bytes).unwrap(), format);
-        }
-    }
-
-    #[test]
-    fn a_narrow_image_is_not_upscaled() {
-        let bytes = corpus::image_bytes(&spec(48, 36), 0).unwrap();
-        let thumbs = thumbnails(&bytes, &Sizes::default(), DEFAULT_MAX_PIXELS).unwrap();
-        assert_eq!(dimensions(&thumbs[2]), (48, 36));
-        assert_eq!(thumbs[2].requested_width, 200);
-    }
-
-    #[test]
-    fn same_bytes_in_same_bytes_out() {
-        let bytes = corpus::image_bytes(&spec(800, 600), 0).unwrap();
-        let a = thumbnails(&bytes, &Sizes::default(), DEFAULT_MAX_PIXELS).unwrap();
-        let b = thumbnails(&bytes, &Sizes::default(), DEFAULT_MAX_PIXELS).unwrap();
-        assert_eq!(a, b);
-    }
-
-    #[test]
-    fn refuses_bad_input_with_a_cause() {
-        let sizes = Sizes::default();
-        let not_image = thumbnails(b"hello, I am text", &sizes, DEFAULT_MAX_PIXELS);
-        assert!(matches!(not_image, Err(KernelError::NotAnImage(_))));
-        assert!(matches!(
-            thumbnails(b"", &sizes, DEFAULT_MAX_PIXELS),
-            Err(KernelError::NotAnImage(_))
-        ));
-        let jpeg = corpus::image_bytes(&spec(320, 240), 0).unwrap();
-        let truncated = thumbnails(&jpeg[..jpeg.len() / 3], &sizes, DEFAULT_MAX_PIXELS);
-        assert!(
-            matches!(truncated, Err(KernelError::Corrupt(_))),
-            "{truncated:?}"
-        );
-        let over_budget = thumbnails(&jpeg, &sizes, 320 * 240 - 1);
-        assert!(matches!(
-            over_budget,
-            Err(KernelError::TooManyPixels { .. })
-        ));
-    }
-
-    #[test]
-    fn a_huge_png_header_is_refused_before_decoding() {
-        let bomb = crate::samples::huge_png_header(100_000, 100_000);
-        let result = thumbnails(&bomb, &Sizes::default(), DEFAULT_MAX_PIXELS);
-        assert_eq!(
-            result,
-            Err(KernelError::TooManyPixels {
-                width: 100_000,
-                height: 100_000,
-                budget: DEFAULT_MAX_PIXELS
-            })
-        );
+    fn the_format_comes_from_the_bytes_not_the_name() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0rest"), Ok(Format::Jpeg));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Ok(Format::Png));
+        assert!(matches!(sniff(b""), Err(KernelError::NotAnImage(_))));
+        assert!(matches!(sniff(b"GIF89a"), Err(KernelError::NotAnImage(_))));
     }
 }

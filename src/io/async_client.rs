@@ -1,7 +1,5 @@
-//! The job's IO steps for async code: an async HTTP client with the same timeouts and
-//! body limit as the blocking [`HttpClient`](crate::store::HttpClient), and
-//! [`AsyncJob`], whose `download` and `upload` can be awaited and record the same spans
-//! as [`Job::download`] and [`Job::upload`].
+//! The async HTTP client of the tokio chapter, with the same timeouts and body limit as
+//! the blocking [`HttpClient`](super::HttpClient).
 //!
 //! Why a second client: a blocking client called from a task holds one of the runtime's
 //! few threads for the whole round trip, and every other task on that thread waits with
@@ -16,10 +14,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::job::{Image, ImageError, Job, Location, Outcome, thumbnail_name};
-use crate::kernel::Thumbnail;
-use crate::store::{HttpConfig, Output, read_limited, write_atomically};
-use crate::trace::{Phase, Span, now_us};
+use super::Destination;
+use super::file::{read_limited, write_thumbnail};
+use crate::contract::{HttpConfig, ImageError, Location};
 
 /// An async HTTP/1.1 client with a connect timeout, a timeout on every wait for the
 /// server (the answer's head, then each piece of the body) and a body limit. Cheap to
@@ -49,6 +46,26 @@ impl AsyncHttpClient {
             .body(Full::new(Bytes::new()))
             .map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))?;
         self.send(url, request, "GET").await
+    }
+
+    /// The bytes at `location`: an HTTP GET, or a file read on tokio's blocking pool.
+    pub async fn fetch(&self, location: &Location) -> Result<Vec<u8>, ImageError> {
+        match location {
+            Location::Url(url) => self.get(url).await,
+            Location::File(path) => {
+                let (path, limit) = (path.clone(), self.config.max_bytes);
+                blocking(move || read_limited(&path, limit)).await
+            }
+        }
+    }
+
+    /// Carries out one thumbnail's [`Destination`]: a PUT, or an atomic file write on
+    /// tokio's blocking pool.
+    pub async fn store(&self, destination: Destination, bytes: Vec<u8>) -> Result<(), ImageError> {
+        match destination {
+            Destination::Put { url, content_type } => self.put(&url, bytes, content_type).await,
+            Destination::File(path) => blocking(move || write_thumbnail(&path, &bytes)).await,
+        }
     }
 
     /// PUT `bytes` to `url` with `content_type`.
@@ -128,105 +145,6 @@ fn connect_or_io(error: &hyper_util::client::legacy::Error, during: &str) -> Ima
         ImageError::Connect(message)
     } else {
         ImageError::Io(format!("{during} failed: {message}"))
-    }
-}
-
-/// A [`Job`] whose IO steps are async. `thumbnail` stays a plain function: it is CPU
-/// work, and the chapter decides where it runs.
-///
-/// Spans of `download` and `upload` are recorded under the lane `task-{stem}`: a task
-/// may move between the runtime's threads while it waits, so the task, not the thread,
-/// is what did the work.
-#[derive(Clone)]
-pub struct AsyncJob {
-    job: Job,
-    client: AsyncHttpClient,
-}
-
-impl AsyncJob {
-    /// Wraps `job`, with an async client configured like the job's. Must be called
-    /// inside a tokio runtime.
-    pub fn new(job: &Job) -> AsyncJob {
-        AsyncJob {
-            client: AsyncHttpClient::new(&job.spec().http),
-            job: job.clone(),
-        }
-    }
-
-    /// The wrapped job (images, spec, tracer, `thumbnail`, `finish`).
-    pub fn job(&self) -> &Job {
-        &self.job
-    }
-
-    /// Step 1, awaited: the image's bytes (a file is read on tokio's blocking pool).
-    pub async fn download(&self, image: &Image) -> Result<Vec<u8>, ImageError> {
-        self.traced(image, Phase::Download, async {
-            match &image.location {
-                Location::Url(url) => self.client.get(url).await,
-                Location::File(path) => {
-                    let (path, limit) = (path.clone(), self.job.spec().http.max_bytes);
-                    blocking(move || read_limited(&path, limit)).await
-                }
-            }
-        })
-        .await
-    }
-
-    /// Step 3, awaited: stores every thumbnail (PUT, or an atomic write to a folder on
-    /// tokio's blocking pool) and returns their names.
-    pub async fn upload(
-        &self,
-        image: &Image,
-        thumbs: Vec<Thumbnail>,
-    ) -> Result<Vec<String>, ImageError> {
-        self.traced(image, Phase::Upload, async {
-            let mut names = Vec::with_capacity(thumbs.len());
-            for thumb in thumbs {
-                let name =
-                    thumbnail_name(&image.stem, thumb.requested_width, thumb.format.extension());
-                match &self.job.spec().output {
-                    // An HTTP prefix or a bucket (a presigned URL): one PUT each.
-                    output @ (Output::Http(_) | Output::S3(_)) => {
-                        if let Some(url) = output.url_for(&name)? {
-                            self.client
-                                .put(&url, thumb.bytes, thumb.format.mime())
-                                .await?;
-                        }
-                    }
-                    Output::Folder(dir) => {
-                        let path = dir.join(&name);
-                        blocking(move || {
-                            write_atomically(&path, &thumb.bytes).map_err(|e| {
-                                ImageError::Io(format!("cannot write {}: {e}", path.display()))
-                            })
-                        })
-                        .await?;
-                    }
-                }
-                names.push(name);
-            }
-            Ok(names)
-        })
-        .await
-    }
-
-    /// Records that an image is done and returns its outcome (see [`Job::finish`]).
-    pub fn finish(&self, image: &Image, result: Result<Vec<String>, ImageError>) -> Outcome {
-        self.job.finish(image, result)
-    }
-
-    /// Awaits `work`, recording it as a span of `phase` in the image's task lane.
-    async fn traced<T>(&self, image: &Image, phase: Phase, work: impl Future<Output = T>) -> T {
-        let start_us = now_us();
-        let result = work.await;
-        self.job.tracer().push(Span {
-            worker: format!("task-{}", image.label()),
-            image: image.label().to_string(),
-            phase,
-            start_us,
-            end_us: now_us(),
-        });
-        result
     }
 }
 

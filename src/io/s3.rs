@@ -25,7 +25,8 @@ use rusty_s3::actions::{ListObjectsV2, S3Action};
 use rusty_s3::{Bucket, Credentials, UrlStyle};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{HttpClient, SetupError};
+use super::HttpClient;
+use crate::contract::SetupError;
 
 /// How long a presigned URL stays valid. Long enough for a large batch; S3 accepts up to
 /// seven days.

@@ -4,11 +4,12 @@
 //! sent down a pipe, in a worker process that rebuilds its `Job` from the [`JobSpec`]
 //! (the process-pool chapter).
 //!
-//! [`JobSpec`]: crate::job::JobSpec
+//! [`JobSpec`]: super::JobSpec
 
 use serde::{Deserialize, Serialize};
 
-use crate::job::{Image, Job, Outcome};
+use super::Job;
+use crate::contract::{Image, Outcome};
 
 // ANCHOR: task
 /// Plain data in: the images this task is responsible for.
@@ -79,7 +80,7 @@ impl TaskReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::Location;
+    use crate::contract::Location;
 
     fn image(stem: &str) -> Image {
         Image {

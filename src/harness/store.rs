@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
+use crate::io::listing::ListingEntry;
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Empty, Full, StreamBody};
@@ -41,7 +42,6 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use percent_encoding::percent_decode_str;
-use serde::Serialize;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
@@ -782,20 +782,6 @@ fn paced(data: Bytes, bytes_per_second: u64) -> Body {
 }
 // ANCHOR_END: paced
 
-/// One entry of a folder listing, in nginx's `autoindex_format json` shape.
-#[derive(Debug, Serialize)]
-struct ListingEntry {
-    name: String,
-    /// `"file"` or `"directory"`.
-    #[serde(rename = "type")]
-    kind: &'static str,
-    /// An HTTP date, like nginx's: `Sat, 21 Nov 2026 10:00:00 GMT`.
-    mtime: String,
-    /// Files only: nginx gives no size for a folder.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    size: Option<u64>,
-}
-
 /// `GET` or `HEAD` of a folder: its listing as JSON.
 async fn list_folder(
     store: &Store,
@@ -856,7 +842,7 @@ fn read_listing(folder: &Path) -> io::Result<Vec<ListingEntry>> {
         let modified = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
         listing.push(ListingEntry {
             name,
-            kind,
+            kind: kind.to_string(),
             mtime: httpdate::fmt_http_date(modified),
             size,
         });

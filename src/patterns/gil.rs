@@ -1,23 +1,14 @@
-//! Synchronisation built by hand, for the shared-state chapter (ch06), from the
-//! standard library's `Mutex`, `Condvar`, `RwLock` and atomics:
-//!
-//! - [`Semaphore`]: at most N holders at once (bounded concurrent downloads).
-//! - [`Gil`]: a simulated global interpreter lock with a switch interval, so that Rust
-//!   threads can be made to behave like CPython's.
-//! - [`LockBoard`]: lock attempts that give up after a while and say who waits for
-//!   what, so that a deadlock is reported instead of hanging the program.
-//!
-//! Each is small on purpose: the chapter exists to show how they work.
+//! A simulated global interpreter lock, modelled on CPython's, so that Rust threads can
+//! be made to behave like Python's (chapter 6, `--gil`); and the CPU step run "as Python
+//! code", holding it.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, RwLock, TryLockError};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Duration;
 
-use crate::job::{Image, ImageError, Job};
-use crate::kernel::{self, Thumbnail};
+use crate::contract::{Image, ImageError, Thumbnail};
+use crate::job::Job;
+use crate::kernel;
 use crate::trace::{self, Phase, Span};
 
 /// Locks `mutex`, ignoring poisoning: the data behind these locks (counts, a flag) stays
@@ -25,58 +16,6 @@ use crate::trace::{self, Phase, Span};
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
-
-// ANCHOR: semaphore
-/// A counting semaphore: at most `permits` holders at once; the others sleep until a
-/// permit comes back.
-///
-/// Built from the two mid-level tools: a `Mutex` guards the count of free permits, and a
-/// `Condvar` lets a waiter sleep without spinning until a holder returns one.
-pub struct Semaphore {
-    /// How many permits are free right now.
-    free: Mutex<usize>,
-    /// Signalled each time a permit is returned.
-    returned: Condvar,
-}
-
-impl Semaphore {
-    /// A semaphore with `permits` permits (at least 1, or every `acquire` would wait
-    /// forever).
-    pub fn new(permits: usize) -> Semaphore {
-        Semaphore {
-            free: Mutex::new(permits.max(1)),
-            returned: Condvar::new(),
-        }
-    }
-
-    /// Waits for a free permit and takes it; dropping the [`Permit`] gives it back.
-    pub fn acquire(&self) -> Permit<'_> {
-        let mut free = lock(&self.free);
-        // A loop, not an `if`: a condvar may wake a thread for no reason (a spurious
-        // wake-up), and another waiter may have taken the permit first.
-        while *free == 0 {
-            free = self
-                .returned
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        *free -= 1;
-        Permit { semaphore: self }
-    }
-}
-
-/// A permit of a [`Semaphore`], returned when dropped (even by a panicking thread).
-pub struct Permit<'a> {
-    semaphore: &'a Semaphore,
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *lock(&self.semaphore.free) += 1;
-        self.semaphore.returned.notify_one();
-    }
-}
-// ANCHOR_END: semaphore
 
 // ANCHOR: gil
 /// A simulated global interpreter lock, modelled on CPython's.
@@ -291,142 +230,11 @@ fn push_span(job: &Job, image: &Image, phase: Phase, start_us: u64, end_us: u64)
     });
 }
 
-// ANCHOR: lock_board
-/// Lock attempts that give up. A worker that cannot get a lock writes on the board which
-/// lock it holds and which it wants, and waits at most `patience`. When the patience
-/// runs out the board is the report: in a deadlock it shows the cycle (A holds X and
-/// wants Y, B holds Y and wants X).
-///
-/// The standard `Mutex` cannot wait with a time limit, so this polls `try_lock` every
-/// millisecond; `parking_lot::Mutex::try_lock_for` waits properly, and parking_lot's
-/// optional deadlock detector finds cycles in its own locks.
-pub struct LockBoard {
-    patience: Duration,
-    /// Worker name -> (the lock it holds, the lock it wants).
-    waiting: Mutex<BTreeMap<String, (String, String)>>,
-}
-
-impl LockBoard {
-    /// A board whose lock attempts give up after `patience`.
-    pub fn new(patience: Duration) -> LockBoard {
-        LockBoard {
-            patience,
-            waiting: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    /// Locks `mutex` (named `wants`) while holding the lock named `holds`, or gives up
-    /// after the board's patience with a report of every worker still waiting.
-    pub fn lock<'a, T>(
-        &self,
-        mutex: &'a Mutex<T>,
-        wants: &str,
-        holds: &str,
-    ) -> Result<MutexGuard<'a, T>, Deadlock> {
-        let me = trace::worker_label();
-        let deadline = Instant::now() + self.patience;
-        let mut posted = false;
-        loop {
-            let guard = match mutex.try_lock() {
-                Ok(guard) => Some(guard),
-                Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                Err(TryLockError::WouldBlock) => None,
-            };
-            if let Some(guard) = guard {
-                if posted {
-                    lock(&self.waiting).remove(&me);
-                }
-                return Ok(guard);
-            }
-            if !posted {
-                lock(&self.waiting).insert(me.clone(), (holds.to_string(), wants.to_string()));
-                posted = true;
-            }
-            if Instant::now() >= deadline {
-                let waits = lock(&self.waiting)
-                    .iter()
-                    .map(|(worker, (holds, wants))| Wait {
-                        worker: worker.clone(),
-                        holds: holds.clone(),
-                        wants: wants.clone(),
-                    })
-                    .collect();
-                return Err(Deadlock {
-                    patience: self.patience,
-                    waits,
-                });
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
-}
-// ANCHOR_END: lock_board
-
-/// One line of a [`Deadlock`] report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wait {
-    /// The waiting worker.
-    pub worker: String,
-    /// The lock it holds.
-    pub holds: String,
-    /// The lock it waits for.
-    pub wants: String,
-}
-
-/// Workers that waited longer than the board's patience, and for what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Deadlock {
-    /// How long the reporting worker waited.
-    pub patience: Duration,
-    /// Every worker waiting at that moment.
-    pub waits: Vec<Wait>,
-}
-
-impl fmt::Display for Deadlock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "deadlock: a lock attempt waited {:.1} s; workers waiting:",
-            self.patience.as_secs_f64()
-        )?;
-        for wait in &self.waits {
-            write!(
-                f,
-                "\n  {} holds `{}` and waits for `{}`",
-                wait.worker, wait.holds, wait.wants
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Deadlock {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-
-    #[test]
-    fn a_semaphore_never_lets_more_than_its_permits_in() {
-        let semaphore = Semaphore::new(2);
-        let inside = AtomicUsize::new(0);
-        let most = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for _ in 0..6 {
-                s.spawn(|| {
-                    for _ in 0..20 {
-                        let _permit = semaphore.acquire();
-                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
-                        most.fetch_max(now, Ordering::SeqCst);
-                        thread::sleep(Duration::from_micros(200));
-                        inside.fetch_sub(1, Ordering::SeqCst);
-                    }
-                });
-            }
-        });
-        assert_eq!(most.load(Ordering::SeqCst), 2);
-    }
+    use std::thread;
+    use std::time::Instant;
 
     #[test]
     fn only_one_thread_holds_the_gil_and_waiters_force_a_switch() {
@@ -452,26 +260,5 @@ mod tests {
         });
         assert_eq!(most.load(Ordering::SeqCst), 1);
         assert!(gil.forced_switches() > 0);
-    }
-
-    #[test]
-    fn opposite_lock_orders_are_reported_not_hung() {
-        let board = LockBoard::new(Duration::from_millis(200));
-        let (x, y) = (Mutex::new(()), Mutex::new(()));
-        let meet = std::sync::Barrier::new(2);
-        let results: Vec<Result<(), Deadlock>> = thread::scope(|s| {
-            let a = s.spawn(|| {
-                let _x = lock(&x);
-                meet.wait();
-                board.lock(&y, "y", "x").map(drop)
-            });
-            let b = s.spawn(|| {
-                let _y = lock(&y);
-                meet.wait();
-                board.lock(&x, "x", "y").map(drop)
-            });
-            vec![a.join().unwrap(), b.join().unwrap()]
-        });
-        assert!(results.iter().any(Result::is_err));
     }
 }

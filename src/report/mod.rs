@@ -1,41 +1,29 @@
 //! `report.md` and its charts: criterion's measurements of every chapter on every
 //! workload, and one traced run of each chapter drawn as a timeline.
 //!
-//! The bench (`benches/chapters.rs`) and this module agree on the benchmarks' names
-//! through [`bench_id`], [`sweep_id`] and [`GIL_GROUP`]; criterion writes each result to
-//! `<target>/criterion/<name>/new/estimates.json`, which [`Bench::read`] collects.
+//! - [`bench`]: criterion's results, and the names the bench gives them.
+//! - [`machine`]: the machine and the crate versions the numbers depend on.
+//! - [`chart`]: the SVG charts.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod bench;
+pub mod chart;
+pub mod machine;
+
+pub use bench::{
+    Bench, Estimate, GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES, SWEEP_WORKLOAD, bench_id, sweep_id,
+};
+pub use machine::{Machine, crate_versions};
+
+use chart::{Bar, BarGroup, Line};
+
 use crate::chapters;
-use crate::chart::{self, Bar, BarGroup, Line};
-use crate::cli::Workload;
-use crate::job::Summary;
+use crate::contract::Summary;
+use crate::harness::workload::Workload;
+use crate::platform::write_atomically;
 use crate::trace::Trace;
-
-/// The chapter whose `--gil` switch the report compares against the same chapter
-/// without it, when that chapter exists.
-pub const GIL_CHAPTER: &str = "ch06-shared-state";
-/// The criterion group of that comparison; its benchmarks are `threads` and `gil`.
-pub const GIL_GROUP: &str = "gil";
-/// The workload of the worker sweeps.
-pub const SWEEP_WORKLOAD: Workload = Workload::Mixed;
-/// Images per run in the worker sweeps (fewer than the workloads' 48, so that a sweep
-/// with one worker stays short).
-pub const SWEEP_IMAGES: usize = 16;
-
-/// The name of the benchmark of `chapter` on `workload`: criterion group `workload`,
-/// function `chapter`.
-pub fn bench_id(workload: Workload, chapter: &str) -> String {
-    format!("{}/{chapter}", workload.name())
-}
-
-/// The name of the benchmark of `chapter` with `workers` workers in the sweep.
-pub fn sweep_id(chapter: &str, workers: usize) -> String {
-    format!("sweep/{chapter}/{workers}")
-}
 
 /// Why the report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -53,84 +41,6 @@ pub enum ReportError {
     Chart(#[from] chart::ChartError),
 }
 
-/// One benchmark's result: criterion's median and its 95% confidence interval, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Estimate {
-    /// The median time of one run.
-    pub median_s: f64,
-    /// The interval's lower end.
-    pub low_s: f64,
-    /// The interval's upper end.
-    pub high_s: f64,
-}
-
-/// Every criterion result found, by benchmark name (`cpu/ch00-sequential`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Bench {
-    /// The folder read.
-    pub folder: PathBuf,
-    /// Whether the folder exists at all.
-    pub found: bool,
-    /// The results, by name.
-    pub results: BTreeMap<String, Estimate>,
-}
-
-impl Bench {
-    /// Reads every `new/estimates.json` under `folder` (criterion's output). A missing
-    /// folder or an unreadable result is not an error: the report says what it lacks.
-    pub fn read(folder: &Path) -> Bench {
-        let mut bench = Bench {
-            folder: folder.to_path_buf(),
-            found: folder.is_dir(),
-            results: BTreeMap::new(),
-        };
-        let mut pending = vec![folder.to_path_buf()];
-        while let Some(dir) = pending.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if !path.is_dir() {
-                    continue;
-                }
-                if entry.file_name() == "new" {
-                    if let Some((name, estimate)) = read_result(&path) {
-                        bench.results.insert(name, estimate);
-                    }
-                } else {
-                    pending.push(path);
-                }
-            }
-        }
-        bench
-    }
-
-    /// The result called `name`, if measured.
-    pub fn get(&self, name: &str) -> Option<Estimate> {
-        self.results.get(name).copied()
-    }
-}
-
-/// One result folder of criterion (`.../new/`): its full name from `benchmark.json` and
-/// its median from `estimates.json` (nanoseconds there).
-fn read_result(dir: &Path) -> Option<(String, Estimate)> {
-    let read = |file: &str| -> Option<serde_json::Value> {
-        serde_json::from_slice(&std::fs::read(dir.join(file)).ok()?).ok()
-    };
-    let name = read("benchmark.json")?["full_id"].as_str()?.to_string();
-    let median = &read("estimates.json")?["median"];
-    let seconds = |v: &serde_json::Value| v.as_f64().map(|ns| ns / 1e9);
-    Some((
-        name,
-        Estimate {
-            median_s: seconds(&median["point_estimate"])?,
-            low_s: seconds(&median["confidence_interval"]["lower_bound"])?,
-            high_s: seconds(&median["confidence_interval"]["upper_bound"])?,
-        },
-    ))
-}
-
 /// One traced run of a chapter: its summary and its spans.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
@@ -138,71 +48,6 @@ pub struct Run {
     pub summary: Summary,
     /// The trace it wrote.
     pub trace: Trace,
-}
-
-/// The machine the numbers come from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Machine {
-    /// Cores available to this process.
-    pub cores: usize,
-    /// The processor's model name.
-    pub model: String,
-    /// The operating system and architecture.
-    pub os: String,
-    /// Installed memory in GiB (0 when unknown).
-    pub memory_gib: f64,
-}
-
-impl Machine {
-    /// This machine.
-    pub fn this() -> Machine {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let model = cpuinfo
-            .lines()
-            .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
-            .map_or_else(|| "unknown".to_string(), |(_, m)| m.trim().to_string());
-        let memory_gib = crate::cli::proc_kib("/proc/meminfo", "MemTotal:")
-            .map_or(0.0, |kib| kib / (1024.0 * 1024.0));
-        Machine {
-            cores: std::thread::available_parallelism().map_or(1, usize::from),
-            model,
-            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
-            memory_gib,
-        }
-    }
-}
-
-/// The versions of the crates whose speed the numbers depend on, from `Cargo.lock`.
-pub fn crate_versions() -> Vec<(String, String)> {
-    const WATCHED: [&str; 10] = [
-        "crossbeam-channel",
-        "rayon",
-        "tokio",
-        "ureq",
-        "hyper",
-        "jpeg-decoder",
-        "jpeg-encoder",
-        "image",
-        "fast_image_resize",
-        "criterion",
-    ];
-    let lock = include_str!("../Cargo.lock");
-    let mut versions = Vec::new();
-    for package in lock.split("[[package]]") {
-        let field = |key: &str| {
-            package.lines().find_map(|line| {
-                let value = line.strip_prefix(key)?.trim().strip_prefix('=')?.trim();
-                Some(value.trim_matches('"').to_string())
-            })
-        };
-        if let (Some(name), Some(version)) = (field("name "), field("version "))
-            && WATCHED.contains(&name.as_str())
-        {
-            versions.push((name, version));
-        }
-    }
-    versions.sort();
-    versions
 }
 
 /// Everything a report is made from.
@@ -239,7 +84,7 @@ impl Report {
             path: folder.to_path_buf(),
             source,
         })?;
-        let mut out = Output {
+        let mut out = ReportFolder {
             folder: folder.to_path_buf(),
             charts: Vec::new(),
         };
@@ -325,7 +170,7 @@ impl Report {
     fn bench_section(
         &self,
         md: &mut String,
-        out: &mut Output,
+        out: &mut ReportFolder,
         notes: &mut Vec<String>,
     ) -> Result<(), ReportError> {
         let bench = &self.bench;
@@ -454,7 +299,7 @@ impl Report {
     fn sweep_section(
         &self,
         md: &mut String,
-        out: &mut Output,
+        out: &mut ReportFolder,
         missing: &mut Vec<String>,
     ) -> Result<(), ReportError> {
         let mut lines = Vec::new();
@@ -498,7 +343,7 @@ impl Report {
         Ok(())
     }
 
-    fn gil_section(&self, md: &mut String, out: &mut Output) -> Result<(), ReportError> {
+    fn gil_section(&self, md: &mut String, out: &mut ReportFolder) -> Result<(), ReportError> {
         if chapters::find(GIL_CHAPTER).is_none() {
             return Ok(());
         }
@@ -525,7 +370,7 @@ impl Report {
         Ok(())
     }
 
-    fn timeline_section(&self, md: &mut String, out: &mut Output) -> Result<(), ReportError> {
+    fn timeline_section(&self, md: &mut String, out: &mut ReportFolder) -> Result<(), ReportError> {
         let x_max = self
             .runs
             .iter()
@@ -592,14 +437,14 @@ fn capitalise(text: &str) -> String {
 }
 
 /// The report's folder and the charts written into it so far.
-struct Output {
+struct ReportFolder {
     folder: PathBuf,
     charts: Vec<PathBuf>,
 }
 
-impl Output {
+impl ReportFolder {
     fn file(&self, path: &Path, text: &str) -> Result<(), ReportError> {
-        crate::store::write_atomically(path, text.as_bytes()).map_err(|source| ReportError::Write {
+        write_atomically(path, text.as_bytes()).map_err(|source| ReportError::Write {
             path: path.to_path_buf(),
             source,
         })
@@ -610,43 +455,5 @@ impl Output {
         self.file(&path, svg)?;
         self.charts.push(path);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn criterion_results_are_read_by_their_full_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let new = dir.path().join("cpu/ch00-sequential/new");
-        std::fs::create_dir_all(&new).unwrap();
-        std::fs::write(
-            new.join("benchmark.json"),
-            r#"{"full_id":"cpu/ch00-sequential"}"#,
-        )
-        .unwrap();
-        std::fs::write(
-            new.join("estimates.json"),
-            r#"{"median":{"point_estimate":2e9,"confidence_interval":{"lower_bound":1e9,"upper_bound":3e9}}}"#,
-        )
-        .unwrap();
-        // A result folder without its files is skipped, not fatal.
-        std::fs::create_dir_all(dir.path().join("io/ch00-sequential/new")).unwrap();
-        let bench = Bench::read(dir.path());
-        assert!(bench.found);
-        assert_eq!(bench.results.len(), 1);
-        let e = bench
-            .get(&bench_id(Workload::Cpu, "ch00-sequential"))
-            .unwrap();
-        assert_eq!((e.median_s, e.low_s, e.high_s), (2.0, 1.0, 3.0));
-        assert!(!Bench::read(&dir.path().join("nothing")).found);
-    }
-
-    #[test]
-    fn crate_versions_come_from_the_lock_file() {
-        let versions = crate_versions();
-        assert!(versions.iter().any(|(name, _)| name == "rayon"));
     }
 }

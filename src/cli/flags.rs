@@ -1,0 +1,192 @@
+//! The flags every chapter shares, and how a chapter's command line is read.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
+
+use crate::contract::{HttpConfig, Sizes};
+use crate::harness::store::StoreConfig;
+use crate::harness::workload::Workload;
+use crate::io::s3::S3Flags;
+use crate::kernel::DEFAULT_MAX_PIXELS;
+
+/// The flags every chapter has.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Where the images come from: a folder, a file of URLs (one per line), or an HTTP
+    /// prefix that lists its objects. Without it, the default corpus is served by the
+    /// embedded store.
+    #[arg(long, value_name = "FOLDER|FILE|URL")]
+    pub source: Option<String>,
+
+    /// Where the thumbnails go: a folder, or an HTTP prefix that accepts PUT (by
+    /// default, the folder out/CHAPTER/).
+    #[arg(long, value_name = "FOLDER|URL")]
+    pub out: Option<String>,
+
+    /// A ready-made workload (used when --source is not given): `cpu` reads the corpus
+    /// from a folder; `io` serves small images with latency; `mixed` serves full-size
+    /// images with latency and PUTs the thumbnails back.
+    #[arg(long, value_enum)]
+    pub workload: Option<Workload>,
+
+    /// Thumbnail widths, in pixels.
+    #[arg(long, default_value_t = Sizes::default())]
+    pub sizes: Sizes,
+
+    /// Write every span (worker, image, phase, start, end) to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Print the summary as one line of JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// No progress bar, and only failures and the summary.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Connect and read timeout of every transfer (`500ms`, `10s`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Images whose header declares more pixels than this are refused unread.
+    #[arg(long, default_value_t = DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+
+    /// The largest image accepted, in bytes.
+    #[arg(long, default_value_t = HttpConfig::default().max_bytes)]
+    pub max_bytes: u64,
+
+    /// Images in the generated corpus.
+    #[arg(long, default_value_t = 48)]
+    pub count: usize,
+
+    /// The embedded store's knobs, used when it serves the corpus.
+    #[command(flatten)]
+    pub store: StoreFlags,
+
+    /// Credentials and endpoint for `s3://` sources and outputs.
+    #[command(flatten)]
+    pub s3: S3Flags,
+}
+
+/// The embedded store's knobs: what a chapter's store does when it serves the corpus,
+/// and what `workbench serve` does.
+#[derive(Debug, Clone, Args)]
+pub struct StoreFlags {
+    /// Embedded store: wait before the first byte of every answer.
+    #[arg(long, default_value = "50ms", value_parser = parse_duration)]
+    pub latency: Duration,
+
+    /// Embedded store: bytes per second per connection (`500K`, `2M`).
+    #[arg(long, value_parser = parse_bytes)]
+    pub bandwidth: Option<u64>,
+
+    /// Embedded store: the share of images that answer 503 (chosen by --fail-seed).
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+
+    /// Embedded store: the seed that picks which images fail.
+    #[arg(long, alias = "seed", default_value_t = 0)]
+    pub fail_seed: u64,
+
+    /// Embedded store: at most this many connections served at once.
+    #[arg(long)]
+    pub max_conns: Option<usize>,
+}
+
+impl StoreFlags {
+    /// A store serving `root` with these knobs (on a free port, answering).
+    pub fn config(&self, root: impl Into<PathBuf>) -> StoreConfig {
+        let mut config = StoreConfig::new(root);
+        config.latency = self.latency;
+        config.bandwidth = self.bandwidth;
+        config.fail_rate = self.fail_rate;
+        config.seed = self.fail_seed;
+        config.max_conns = self.max_conns;
+        config
+    }
+}
+
+/// A chapter with no flags of its own.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NoFlags {}
+
+/// Parses `250ms`, `2s`, `1.5s`, `1m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (try 50ms or 2s)"))?;
+    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("'{text}' is not a duration"))
+}
+
+/// Parses a byte count with an optional `K`, `M` or `G` suffix (powers of 1024).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, scale) = match text.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&text[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&text[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    let value: u64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a byte count (try 500K or 2M)"))?;
+    Ok(value.saturating_mul(scale))
+}
+
+/// The flags of a chapter: the common ones and the chapter's own (`F`).
+#[derive(Debug, Parser)]
+struct ChapterCli<F: Args> {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    chapter: F,
+}
+
+/// Parses the command line of `chapter`: the common flags and the chapter's own.
+/// On a bad flag it prints the error and exits with code 2.
+pub fn parse<F: Args>(chapter: &str) -> (Common, F) {
+    let about = crate::chapters::find(chapter).map_or("", |c| c.pattern);
+    let matches = ChapterCli::<F>::command()
+        .name(chapter.to_string())
+        .about(about)
+        .get_matches();
+    match ChapterCli::<F>::from_arg_matches(&matches) {
+        Ok(cli) => (cli.common, cli.chapter),
+        Err(error) => error.exit(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_byte_counts_parse() {
+        assert_eq!(parse_duration("50ms"), Ok(Duration::from_millis(50)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert_eq!(parse_bytes("500K"), Ok(500 * 1024));
+        assert_eq!(parse_bytes("2M"), Ok(2 << 20));
+        assert_eq!(parse_bytes("123"), Ok(123));
+        assert!(parse_bytes("lots").is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! The flags every chapter shares, the workloads, and the driver that runs a chapter:
+//! parse the flags, prepare the source and the output, hand the [`Job`] to the chapter,
+//! then print the summary and write the trace.
+//!
+//! A chapter's `main` is one call:
+//!
+//! ```no_run
+//! # use workbench::{cli, contract::Outcome, job::Job};
+//! fn main() -> std::process::ExitCode {
+//!     cli::run("ch00-sequential", |job: &Job, _: &cli::NoFlags| {
+//!         job.images().iter().map(|image| job.process(image)).collect::<Vec<Outcome>>()
+//!     })
+//! }
+//! ```
+
+pub mod flags;
+mod setup;
+pub mod shutdown;
+
+pub use flags::{Common, NoFlags, StoreFlags, parse, parse_bytes, parse_duration};
+pub use setup::{Setup, cache_root, corpus_folder, setup};
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::contract::{Failure, HttpConfig, Image, ImageError, Outcome, SetupError, Summary};
+use crate::io::HttpClient;
+use crate::job::{self, Job, JobSpec};
+use crate::platform::peak_rss_mb;
+use crate::trace::{Trace, now_us};
+
+/// Runs a chapter: parses its flags, prepares the job, calls `schedule` with the job and
+/// the chapter's flags, then reports. `schedule` is the chapter: it must return one
+/// outcome per image of `job.images()`, in any order.
+///
+/// Exit code: 0 when every image succeeded, 1 when some failed, 2 when the run could not
+/// start (a bad flag, an unreadable or empty source, an unwritable output).
+pub fn run<F: Args>(chapter: &str, schedule: impl FnOnce(&Job, &F) -> Vec<Outcome>) -> ExitCode {
+    let (common, flags) = parse::<F>(chapter);
+    run_with(chapter, &common, |job| schedule(job, &flags))
+}
+
+/// [`run`] with flags already parsed (for chapters that look at their arguments first).
+pub fn run_with(
+    chapter: &str,
+    common: &Common,
+    schedule: impl FnOnce(&Job) -> Vec<Outcome>,
+) -> ExitCode {
+    match drive(chapter, common, schedule) {
+        Ok(summary) if summary.failed.is_empty() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("{chapter}: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prepares, runs and reports one chapter; the summary, or why the run could not start.
+pub fn drive(
+    chapter: &str,
+    common: &Common,
+    schedule: impl FnOnce(&Job) -> Vec<Outcome>,
+) -> Result<Summary, SetupError> {
+    let setup = setup(chapter, common)?;
+    let http = HttpConfig {
+        timeout: common.timeout,
+        max_bytes: common.max_bytes,
+    };
+    let client = HttpClient::new(&http);
+    let (images, refused) = setup.source.images(&client)?;
+    setup.output.prepare(&client)?;
+    let spec = JobSpec {
+        sizes: common.sizes.clone(),
+        output: setup.output.clone(),
+        http,
+        max_pixels: common.max_pixels,
+    };
+    let progress = progress_bar(images.len() as u64, common.quiet || common.json);
+    let job = Job::new(spec, images, progress.clone());
+    job::set_quiet(common.quiet);
+
+    let start_us = now_us();
+    let outcomes = schedule(&job);
+    let end_us = now_us();
+    progress.finish_and_clear();
+
+    let trace = Trace {
+        chapter: chapter.to_string(),
+        start_us,
+        end_us,
+        spans: job.tracer().spans(),
+    };
+    if let Some(path) = &common.trace {
+        trace.write(path).map_err(|e| {
+            SetupError::Other(format!("cannot write the trace {}: {e}", path.display()))
+        })?;
+    }
+    let outcomes = account_for_every_image(job.images(), refused, outcomes);
+    let mut summary = summarise(chapter, &outcomes, &trace);
+    summary.peak_rss_mb += job.workers_peak_rss_mb();
+    if common.json {
+        println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    } else {
+        print!("{summary}");
+        if !common.quiet {
+            println!("  thumbnails in {}", setup.output);
+        }
+    }
+    Ok(summary)
+}
+
+/// Puts the outcomes in input order, with the refused entries first, and marks every
+/// image the chapter never reported as lost, so that a buggy chapter cannot hide an image.
+fn account_for_every_image(
+    images: &[Image],
+    refused: Vec<Outcome>,
+    outcomes: Vec<Outcome>,
+) -> Vec<Outcome> {
+    let mut by_stem: HashMap<String, Outcome> = outcomes
+        .into_iter()
+        .map(|o| (o.image.stem.clone(), o))
+        .collect();
+    let mut all = refused;
+    for image in images {
+        all.push(by_stem.remove(&image.stem).unwrap_or_else(|| Outcome {
+            image: image.clone(),
+            result: Err(ImageError::Lost),
+        }));
+    }
+    all
+}
+
+/// The summary of a run from its outcomes and its trace.
+pub fn summarise(chapter: &str, outcomes: &[Outcome], trace: &Trace) -> Summary {
+    let figures = trace.figures();
+    let failed = outcomes
+        .iter()
+        .filter_map(|o| match &o.result {
+            Err(error) => Some(Failure {
+                source: o.image.source.clone(),
+                error: error.to_string(),
+            }),
+            Ok(_) => None,
+        })
+        .collect();
+    Summary {
+        chapter: chapter.to_string(),
+        images: outcomes.len(),
+        thumbnails: outcomes
+            .iter()
+            .filter_map(|o| o.result.as_ref().ok())
+            .map(Vec::len)
+            .sum(),
+        failed,
+        wall_s: figures.wall_s,
+        download_s: figures.download_s,
+        resize_s: figures.resize_s,
+        upload_s: figures.upload_s,
+        overlap: figures.overlap,
+        peak_rss_mb: peak_rss_mb(),
+    }
+}
+
+/// A progress bar on the terminal (stderr), or a hidden one when piped or quiet.
+fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} images  {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Location;
+
+    #[test]
+    fn every_image_gets_exactly_one_outcome() {
+        let image = |stem: &str| Image {
+            location: Location::Url(format!("http://h/{stem}.jpg")),
+            source: format!("http://h/{stem}.jpg"),
+            stem: stem.into(),
+        };
+        let images = [image("a"), image("b")];
+        let reported = vec![Outcome {
+            image: image("b"),
+            result: Ok(vec!["b_32.jpg".into()]),
+        }];
+        let all = account_for_every_image(&images, vec![], reported);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].result, Err(ImageError::Lost));
+        assert!(all[1].result.is_ok());
+    }
+}

@@ -1,0 +1,86 @@
+//! What became of each image, and the summary of a run.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Image, ImageError};
+
+/// What became of one image: the names of its thumbnails, or one error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The image, as listed.
+    pub image: Image,
+    /// The thumbnails' names, or why there are none.
+    pub result: Result<Vec<String>, ImageError>,
+}
+
+/// One failed image in the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The image's source (path or URL).
+    pub source: String,
+    /// The cause.
+    pub error: String,
+}
+
+/// The summary of a run: printed for people, or as one JSON line with `--json`.
+/// The field names are stable: scripts and the report read them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The chapter that ran.
+    pub chapter: String,
+    /// Images in the batch.
+    pub images: usize,
+    /// Thumbnails written.
+    pub thumbnails: usize,
+    /// Every image that failed, with its cause.
+    pub failed: Vec<Failure>,
+    /// Wall-clock time of the whole batch.
+    pub wall_s: f64,
+    /// Time spent in downloads, summed over all workers.
+    pub download_s: f64,
+    /// Time spent resizing, summed over all workers.
+    pub resize_s: f64,
+    /// Time spent storing thumbnails, summed over all workers.
+    pub upload_s: f64,
+    /// Work time over wall time: 1 means one thing at a time, 8 means eight at once.
+    pub overlap: f64,
+    /// Peak resident memory of the process (and of its worker processes), in MiB.
+    pub peak_rss_mb: f64,
+}
+
+impl Summary {
+    /// Images per second of wall time.
+    pub fn images_per_second(&self) -> f64 {
+        if self.wall_s > 0.0 {
+            self.images as f64 / self.wall_s
+        } else {
+            0.0
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: {} images, {} thumbnails, {} failed in {:.2} s ({:.1} images/s)",
+            self.chapter,
+            self.images,
+            self.thumbnails,
+            self.failed.len(),
+            self.wall_s,
+            self.images_per_second()
+        )?;
+        writeln!(
+            f,
+            "  time in download {:.2} s, resize {:.2} s, upload {:.2} s; overlap {:.2}; peak memory {:.0} MiB",
+            self.download_s, self.resize_s, self.upload_s, self.overlap, self.peak_rss_mb
+        )?;
+        for failure in &self.failed {
+            writeln!(f, "  failed: {}: {}", failure.source, failure.error)?;
+        }
+        Ok(())
+    }
+}

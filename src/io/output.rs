@@ -1,0 +1,116 @@
+//! Where thumbnails go, and the plan for each one: a [`Destination`].
+//!
+//! One plan, three executors. [`Output::destination`] decides, once, where a thumbnail
+//! goes: a file in a folder, or a URL to PUT (a plain prefix, or a presigned S3 URL).
+//! The blocking client ([`HttpClient::store`]), the async client
+//! ([`AsyncHttpClient::store`](super::AsyncHttpClient::store)) and the event loop each
+//! only carry a destination out, so they cannot disagree on a name, a URL or a message.
+
+use std::path::PathBuf;
+
+use percent_encoding::utf8_percent_encode;
+use serde::{Deserialize, Serialize};
+
+use super::s3::{S3Flags, S3Place};
+use super::{HttpClient, SEGMENT, with_trailing_slash};
+use crate::contract::{Format, ImageError, SetupError};
+
+/// Where thumbnails go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Output {
+    /// A folder on this machine.
+    Folder(PathBuf),
+    /// An HTTP prefix (ending in `/`) that accepts PUT.
+    Http(String),
+    /// A prefix of an S3 bucket (each thumbnail a presigned PUT).
+    S3(S3Place),
+}
+
+/// Where one thumbnail goes: the plan an executor carries out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A file, to be written atomically.
+    File(PathBuf),
+    /// A URL to PUT the bytes to, with their content type.
+    Put {
+        /// The URL (for S3, presigned).
+        url: String,
+        /// The thumbnail's MIME type.
+        content_type: &'static str,
+    },
+}
+
+impl Output {
+    /// Reads `--out`: `s3://` is a bucket, an HTTP URL a prefix, anything else a folder.
+    pub fn parse(text: &str, s3: &S3Flags) -> Result<Output, SetupError> {
+        if text.starts_with("s3://") {
+            Ok(Output::S3(S3Place::parse(text, s3)?))
+        } else if text.starts_with("http://") || text.starts_with("https://") {
+            Ok(Output::Http(with_trailing_slash(text)))
+        } else {
+            Ok(Output::Folder(PathBuf::from(text)))
+        }
+    }
+
+    /// Where the thumbnail called `name`, in `format`, goes.
+    pub fn destination(&self, name: &str, format: Format) -> Result<Destination, ImageError> {
+        let put = |url: String| Destination::Put {
+            url,
+            content_type: format.mime(),
+        };
+        match self {
+            Output::Folder(dir) => Ok(Destination::File(dir.join(name))),
+            Output::Http(prefix) => Ok(put(format!(
+                "{prefix}{}",
+                utf8_percent_encode(name, SEGMENT)
+            ))),
+            Output::S3(place) => place.put_url(name).map(put).map_err(ImageError::Io),
+        }
+    }
+
+    /// Makes sure the output can be written before any work starts: creates the folder,
+    /// or checks that the server answers at all.
+    pub fn prepare(&self, client: &HttpClient) -> Result<(), SetupError> {
+        let fail = |cause: String| SetupError::Output {
+            output: self.to_string(),
+            cause,
+        };
+        match self {
+            Output::Folder(dir) => std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string())),
+            Output::Http(prefix) => client.answers(prefix).map_err(|e| fail(e.to_string())),
+            Output::S3(place) => place.check(client),
+        }
+    }
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Folder(dir) => write!(f, "{}", dir.display()),
+            Output::Http(prefix) => f.write_str(prefix),
+            Output::S3(place) => f.write_str(&place.name()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thumbnail_goes_to_a_file_or_an_escaped_url() {
+        let folder = Output::Folder(PathBuf::from("out"));
+        assert_eq!(
+            folder.destination("cat_32.jpg", Format::Jpeg),
+            Ok(Destination::File(PathBuf::from("out/cat_32.jpg")))
+        );
+        let http = Output::Http("http://h/thumbs/".into());
+        assert_eq!(
+            http.destination("big dog_64.png", Format::Png),
+            Ok(Destination::Put {
+                url: "http://h/thumbs/big%20dog_64.png".into(),
+                content_type: "image/png",
+            })
+        );
+    }
+}

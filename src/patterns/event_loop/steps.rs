@@ -1,0 +1,127 @@
+//! The job's IO steps on the loop, as futures: `download` (a GET, or a file read on a
+//! thread pool) and `upload` (the output's plan for each thumbnail, carried out by PUTs
+//! or atomic writes). They record the same spans as the blocking steps of [`Job`].
+
+use bytes::Bytes;
+
+use super::{EventLoop, LoopFuture, gather, http};
+use crate::contract::{Image, ImageError, Location, Thumbnail};
+use crate::io::Destination;
+use crate::io::file::{read_limited, write_thumbnail};
+use crate::job::Job;
+use crate::trace::{Phase, Span, now_us};
+
+// ANCHOR: download
+/// Step 1 on the loop: a GET, or a file read on `pool`.
+pub fn download(
+    event_loop: &EventLoop,
+    pool: &rayon::ThreadPool,
+    job: &Job,
+    image: &Image,
+) -> LoopFuture<Bytes, ImageError> {
+    let config = job.spec().http;
+    let bytes = match &image.location {
+        Location::Url(url) => http::request(event_loop, "GET", url, &[], None, &config),
+        Location::File(path) => {
+            let path = path.clone();
+            event_loop.run_in_pool(pool, move || {
+                read_limited(&path, config.max_bytes).map(Bytes::from)
+            })
+        }
+    };
+    traced(job, image, Phase::Download, bytes)
+}
+// ANCHOR_END: download
+
+/// Step 3 on the loop: every thumbnail stored at once, each where the output's plan says
+/// (a PUT, or an atomic write on `pool`); the names when all are stored.
+pub fn upload(
+    event_loop: &EventLoop,
+    pool: &rayon::ThreadPool,
+    job: &Job,
+    image: &Image,
+    thumbs: Vec<Thumbnail>,
+) -> LoopFuture<Vec<String>, ImageError> {
+    let mut names = Vec::with_capacity(thumbs.len());
+    let mut stores = Vec::with_capacity(thumbs.len());
+    for thumb in thumbs {
+        let name = thumb.name(&image.stem);
+        let stored = match job.spec().output.destination(&name, thumb.format) {
+            Ok(destination) => store(event_loop, pool, job, destination, thumb.bytes),
+            Err(error) => failed(event_loop, error),
+        };
+        names.push(name);
+        stores.push(stored);
+    }
+    let all = gather(event_loop, stores);
+    let named = LoopFuture::new(event_loop);
+    let result = named.clone();
+    all.add_done_callback(move |done| {
+        match done {
+            Ok(_) => result.set_result(names),
+            Err(error) => result.set_exception(error),
+        };
+    });
+    traced(job, image, Phase::Upload, named)
+}
+
+/// Carries out one thumbnail's [`Destination`]: a PUT on the loop, or an atomic file
+/// write on `pool` (file writes block, so they stay off the loop's thread).
+fn store(
+    event_loop: &EventLoop,
+    pool: &rayon::ThreadPool,
+    job: &Job,
+    destination: Destination,
+    bytes: Vec<u8>,
+) -> LoopFuture<(), ImageError> {
+    match destination {
+        Destination::Put { url, content_type } => {
+            let config = job.spec().http;
+            let put = http::request(event_loop, "PUT", &url, &bytes, Some(content_type), &config);
+            let stored = LoopFuture::new(event_loop);
+            let result = stored.clone();
+            put.add_done_callback(move |answer| {
+                match answer {
+                    Ok(_) => result.set_result(()),
+                    Err(error) => result.set_exception(error),
+                };
+            });
+            stored
+        }
+        Destination::File(path) => {
+            event_loop.run_in_pool(pool, move || write_thumbnail(&path, &bytes))
+        }
+    }
+}
+
+/// A future that has already failed with `error`.
+fn failed<T: Clone + 'static>(
+    event_loop: &EventLoop,
+    error: ImageError,
+) -> LoopFuture<T, ImageError> {
+    let future = LoopFuture::new(event_loop);
+    future.set_exception(error);
+    future
+}
+
+/// Records `future` as a span of `phase` on the image's `task-{stem}` lane, from now
+/// until it is done.
+fn traced<T: Clone + 'static>(
+    job: &Job,
+    image: &Image,
+    phase: Phase,
+    future: LoopFuture<T, ImageError>,
+) -> LoopFuture<T, ImageError> {
+    let start_us = now_us();
+    let (tracer_job, label) = (job.clone(), image.label().to_string());
+    future.add_done_callback(move |_| {
+        tracer_job.tracer().push(Span {
+            worker: format!("task-{label}"),
+            image: label,
+            phase,
+            start_us,
+            end_us: now_us(),
+        });
+    });
+    future
+}

@@ -1,0 +1,48 @@
+//! What this machine is: its processor and its memory.
+
+/// The processor's model name, where the system tells it (Linux: `model name` in
+/// `/proc/cpuinfo`); `None` elsewhere.
+pub fn processor_model() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+        cpuinfo
+            .lines()
+            .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
+            .map(|(_, model)| model.trim().to_string())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// The machine's memory in GiB, where the system tells it (Linux: `MemTotal` in
+/// `/proc/meminfo`); `None` elsewhere.
+pub fn machine_memory_gib() -> Option<f64> {
+    #[cfg(target_os = "linux")]
+    {
+        let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = text
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))?;
+        let kib: f64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib / (1024.0 * 1024.0))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_linux_machine_tells_its_memory() {
+        let gib = machine_memory_gib().unwrap();
+        assert!(gib > 0.1 && gib < 1e6, "{gib} GiB");
+    }
+}

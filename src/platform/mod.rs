@@ -1,0 +1,21 @@
+//! What depends on the operating system, in one place, so that the rest of the house
+//! does not: writing a file atomically, reading memory figures and the processor's name, tying a worker process's
+//! life to its parent's, and counting a process's threads.
+//!
+//! The workbench runs on Linux (and WSL2). The calls here are POSIX where a POSIX call
+//! exists (`getrusage`, `rename`, a pipe's end-of-file); what only Linux offers (the
+//! parent-death signal, `/proc`) is behind `cfg(target_os = "linux")`, and elsewhere
+//! either has a portable fallback or says plainly that it is not available. Like
+//! `chapters` and `contract`, this folder imports nothing of the project.
+
+mod atomic_file;
+mod machine;
+mod memory;
+mod parent;
+mod threads;
+
+pub use atomic_file::write_atomically;
+pub use machine::{machine_memory_gib, processor_model};
+pub use memory::peak_rss_mb;
+pub use parent::die_with_parent;
+pub use threads::thread_count;
