@@ -25,6 +25,9 @@
 //! no return value (the course stores results on the side) and its exception is printed
 //! and lost; here both travel back through `join`.
 //!
+//! **In `src/`.** The message of a caught panic is read by
+//! `src/patterns/panic_message.rs`, which the thread pool of chapter 4 uses too.
+//!
 //! **Run it.**
 //!
 //! ```text
@@ -40,7 +43,6 @@
 //! lists exactly that image as failed with `worker panicked: ...`, every other image has
 //! its thumbnails, and the exit code is 1.
 
-use std::any::Any;
 use std::process::ExitCode;
 use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
@@ -49,6 +51,7 @@ use clap::Args;
 use workbench::cli;
 use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
+use workbench::patterns::panic_message::panic_message;
 
 /// This chapter's flags.
 #[derive(Debug, Args)]
@@ -173,17 +176,6 @@ fn outcome(
     job.finish(image, result)
 }
 
-/// The message a panic was raised with: `panic!("...")` carries a `&str` or, with
-/// arguments, a `String`; anything else can be passed too, but rarely is.
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        text.to_string()
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic with no message".to_string()
-    }
-}
 // ANCHOR_END: panic
 
 fn main() -> ExitCode {

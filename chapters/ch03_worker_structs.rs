@@ -17,6 +17,9 @@
 //! its share and a `run` that processes it; `start()`, `join()`, `is_alive()`, `name`;
 //! the results read from the worker's attributes after `join()`.
 //!
+//! **In `src/`.** The task, plain data in and out, is `src/job/task.rs`; the process
+//! pool of chapter 5 runs the same kind of work in worker processes.
+//!
 //! **Run it.**
 //!
 //! ```text

@@ -6,12 +6,15 @@
 //! fills in later, that you can ask `done()`, wait on with `result()`, or `cancel()`
 //! while the task is still queued. The right size depends on the work: downloads and
 //! uploads spend their time waiting, so one pool has many threads; resizing keeps a core
-//! busy, so another pool has one thread per core. The pool itself is in
-//! `src/thread_pool.rs`, built by hand to be read.
+//! busy, so another pool has one thread per core.
 //!
 //! **Python counterpart.** `concurrent.futures.ThreadPoolExecutor`: `submit` returning a
 //! `Future`, `as_completed`, `executor.map`, `shutdown(wait=True)`, and the `with` block
 //! that shuts the pool down (here: dropping the pool).
+//!
+//! **In `src/`.** The pool is built by hand to be read: `src/patterns/thread_pool.rs`
+//! (the workers and their queue) and `src/patterns/task_future.rs` (the futures and
+//! `as_completed`, which the process pool of chapter 5 hands out too).
 //!
 //! **Run it.**
 //!
@@ -30,16 +33,16 @@
 
 use std::process::ExitCode;
 
+use clap::Args;
 use workbench::cli;
-use workbench::contract::Thumbnail;
-use workbench::contract::{Image, ImageError, Outcome};
+use workbench::contract::{Image, ImageError, Outcome, Thumbnail};
 use workbench::job::Job;
 use workbench::patterns::task_future::{TaskFuture, as_completed};
 use workbench::patterns::thread_pool::{Feed, ThreadPool};
 
-/// The chapter's own flags.
-#[derive(Debug, clap::Args)]
-struct PoolFlags {
+/// This chapter's flags.
+#[derive(Debug, Args)]
+struct Flags {
     /// Threads in the pool that downloads and uploads (IO: many threads are cheap).
     #[arg(long, default_value_t = 16)]
     download_workers: usize,
@@ -60,31 +63,37 @@ struct PoolFlags {
 /// Which pool runs the job.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Engine {
-    /// The hand-built pools of `src/thread_pool.rs`.
+    /// The hand-built pools of `src/patterns/thread_pool.rs`.
     Pool,
     /// rayon's pool and `par_iter`.
     Rayon,
 }
 
-fn main() -> ExitCode {
-    cli::run("ch04-thread-pool", |job, flags: &PoolFlags| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let resize_workers = flags.resize_workers.unwrap_or(cores);
-        let outcome = match flags.engine {
-            Engine::Pool => {
-                let feed = if flags.hold_lock {
-                    Feed::HoldLock
-                } else {
-                    Feed::Channel
-                };
-                with_pools(job, flags.download_workers, resize_workers, feed)
-            }
-            Engine::Rayon => with_rayon(job, resize_workers),
-        };
-        outcome.unwrap_or_else(|error| {
-            eprintln!("ch04-thread-pool: cannot start the pool: {error}");
-            Vec::new() // every image is then reported as lost
-        })
+/// One image, from download to upload (what each rayon task runs).
+fn thumbnail_one(job: &Job, image: &Image) -> Outcome {
+    let bytes = job.download(image);
+    let result = bytes
+        .and_then(|bytes| job.thumbnail(image, &bytes))
+        .and_then(|thumbs| job.upload(image, &thumbs));
+    job.finish(image, result)
+}
+
+/// The pattern: the job on pools of threads, the hand-built ones or rayon's.
+fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let resize_workers = flags.resize_workers.unwrap_or(cores);
+    let feed = if flags.hold_lock {
+        Feed::HoldLock
+    } else {
+        Feed::Channel
+    };
+    let outcomes = match flags.engine {
+        Engine::Pool => with_pools(job, flags.download_workers, resize_workers, feed),
+        Engine::Rayon => with_rayon(job, resize_workers),
+    };
+    outcomes.unwrap_or_else(|error| {
+        eprintln!("ch04-thread-pool: cannot start the pool: {error}");
+        Vec::new() // every image is then reported as lost
     })
 }
 
@@ -165,8 +174,12 @@ fn with_rayon(job: &Job, threads: usize) -> std::io::Result<Vec<Outcome>> {
     Ok(pool.install(|| {
         job.images()
             .par_iter()
-            .map(|image: &Image| job.process(image))
+            .map(|image: &Image| thumbnail_one(job, image))
             .collect()
     }))
 }
 // ANCHOR_END: rayon
+
+fn main() -> ExitCode {
+    cli::run("ch04-thread-pool", thumbnail_all)
+}

@@ -5,15 +5,20 @@
 //! price: nothing is shared, so a task must cross to the worker *as data*. Here it is the
 //! job (sizes, output) once, then one image reference per task, serialised with serde in
 //! length-prefixed frames over a pipe; the worker downloads, resizes and stores, and sends
-//! back the names, its spans and its memory. The pool (`src/process_pool.rs`) has the same
-//! `submit` / `map` / futures as chapter 4's thread pool, so the two chapters diff
-//! cleanly. Workers are started one of three ways: `spawn` (run this program again),
+//! back the names, its spans and its memory. The pool has the same `submit`, `map` and
+//! futures as chapter 4's thread pool, and this file has chapter 4's shape (flags, the
+//! per-image result, `thumbnail_all`, `main`). Workers are started one of three ways: `spawn` (run this program again),
 //! `fork` (copy this process, before it has threads) or `forkserver` (a small process,
 //! forked early, forks workers later on request).
 //!
 //! **Python counterpart.** `multiprocessing.Pool` and
 //! `concurrent.futures.ProcessPoolExecutor`, `multiprocessing.set_start_method("spawn" |
 //! "fork" | "forkserver")`, and pickling: the reason a lambda cannot be sent to a worker.
+//!
+//! **In `src/`.** `src/patterns/process_pool/`: the pool and its feeder threads
+//! (`mod.rs`), the messages and frames (`frames.rs`), the worker's loop (`worker.rs`),
+//! spawn (`start.rs`), fork and the fork server (`forking.rs`, the workbench's only
+//! `unsafe` code). The futures are chapter 4's, `src/patterns/task_future.rs`.
 //!
 //! **Run it.**
 //!
@@ -34,14 +39,18 @@
 
 use std::process::ExitCode;
 
+use clap::Args;
 use workbench::cli;
-use workbench::contract::{ImageError, Outcome};
+use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
-use workbench::patterns::process_pool::{ProcessPool, Start, Starter, run_as_worker_if_asked};
+use workbench::patterns::process_pool::{
+    ProcessPool, Start, Starter, TaskResult, run_as_worker_if_asked,
+};
+use workbench::patterns::task_future::TaskError;
 
-/// The chapter's own flags.
-#[derive(Debug, clap::Args)]
-struct PoolFlags {
+/// This chapter's flags.
+#[derive(Debug, Args)]
+struct Flags {
     /// Worker processes (default: the cores).
     #[arg(long)]
     workers: Option<usize>,
@@ -55,41 +64,19 @@ struct PoolFlags {
     crash_on: Option<String>,
 }
 
-// ANCHOR: main
-fn main() -> ExitCode {
-    // A spawned worker is this same program, started with a hidden flag.
-    if let Some(code) = run_as_worker_if_asked() {
-        return code;
-    }
-    let (common, flags) = cli::parse::<PoolFlags>("ch05-process-pool");
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = flags.workers.unwrap_or(cores);
-
-    // `fork` and `forkserver` fork *now*, while this process has one thread: the run
-    // below starts threads (the embedded store, the pool's feeders).
-    let starter = match Starter::new(flags.start, workers) {
-        Ok(starter) => starter,
-        Err(error) => {
-            eprintln!("ch05-process-pool: cannot start workers: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    cli::run_with("ch05-process-pool", &common, |job| {
-        with_processes(job, starter, workers, flags.crash_on.clone())
-    })
+/// One image's outcome from what its worker process sent back: the names, the image's
+/// own error, or why the pool gave no result (its worker died twice).
+fn thumbnail_one(job: &Job, image: &Image, result: Result<TaskResult, TaskError>) -> Outcome {
+    let result = result.unwrap_or_else(|error| Err(ImageError::Panicked(error.to_string())));
+    job.finish(image, result)
 }
-// ANCHOR_END: main
 
 // ANCHOR: pool
-/// Every image becomes a task *as data* (an `Image`: where it is, its stem), sent to the
-/// next free worker process; the futures come back in input order.
-fn with_processes(
-    job: &Job,
-    starter: Starter,
-    workers: usize,
-    crash_on: Option<String>,
-) -> Vec<Outcome> {
-    let pool = match ProcessPool::new(starter, workers, job, crash_on) {
+/// The pattern: every image becomes a task *as data* (an `Image`: where it is, its
+/// stem), sent to the next free worker process; `map` gives the results in input order.
+fn thumbnail_all(job: &Job, flags: &Flags, starter: Starter) -> Vec<Outcome> {
+    let workers = workers(flags);
+    let pool = match ProcessPool::new(starter, workers, job, flags.crash_on.clone()) {
         Ok(pool) => pool,
         Err(error) => {
             eprintln!("ch05-process-pool: cannot start the pool: {error}");
@@ -100,11 +87,35 @@ fn with_processes(
     job.images()
         .iter()
         .zip(results)
-        .map(|(image, result)| {
-            let result =
-                result.unwrap_or_else(|error| Err(ImageError::Panicked(error.to_string())));
-            job.finish(image, result)
-        })
+        .map(|(image, result)| thumbnail_one(job, image, result))
         .collect()
 }
 // ANCHOR_END: pool
+
+/// Worker processes: as many as asked, or one per core.
+fn workers(flags: &Flags) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    flags.workers.unwrap_or(cores)
+}
+
+// ANCHOR: main
+fn main() -> ExitCode {
+    // A spawned worker is this same program, started with a hidden flag.
+    if let Some(code) = run_as_worker_if_asked() {
+        return code;
+    }
+    let (common, flags) = cli::parse::<Flags>("ch05-process-pool");
+    // `fork` and `forkserver` fork *now*, while this process has one thread: the run
+    // below starts threads (the embedded store, the pool's feeders).
+    let starter = match Starter::new(flags.start, workers(&flags)) {
+        Ok(starter) => starter,
+        Err(error) => {
+            eprintln!("ch05-process-pool: cannot start workers: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    cli::run_with("ch05-process-pool", &common, |job| {
+        thumbnail_all(job, &flags, starter)
+    })
+}
+// ANCHOR_END: main

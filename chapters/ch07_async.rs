@@ -14,6 +14,10 @@
 //! `asyncio.create_task` (here `JoinSet::spawn`), `asyncio.Semaphore`,
 //! `asyncio.as_completed` (here `join_next`), and `loop.run_in_executor` for the resize.
 //!
+//! **In `src/`.** The async steps are `src/job/async_job.rs`, over the async HTTP client
+//! of `src/io/async_client.rs`; tokio itself is the runtime, the `JoinSet` and the
+//! semaphore.
+//!
 //! **Run it.**
 //!
 //! ```text
@@ -54,7 +58,7 @@ enum Cpu {
 
 /// This chapter's flags.
 #[derive(Debug, Clone, Args)]
-struct AsyncFlags {
+struct Flags {
     /// At most this many images in progress at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -74,7 +78,7 @@ struct AsyncFlags {
 
 // ANCHOR: one_image
 /// One image, as one task: download, resize off the runtime, upload.
-async fn thumbnail_one(job: &AsyncJob, image: &Image, flags: &AsyncFlags) -> Outcome {
+async fn thumbnail_one(job: &AsyncJob, image: &Image, flags: &Flags) -> Outcome {
     let result = async {
         let bytes = job.download(image).await?;
         let thumbs = if flags.block_in_async {
@@ -118,7 +122,7 @@ async fn resize_off_runtime(
 
 // ANCHOR: all
 /// Every image as a task, at most `--concurrency` at once, results as they complete.
-async fn thumbnail_all(job: AsyncJob, flags: AsyncFlags) -> Vec<Outcome> {
+async fn thumbnail_all(job: AsyncJob, flags: Flags) -> Vec<Outcome> {
     let flags = Arc::new(flags);
     let mut outcomes = Vec::new();
     if flags.await_in_loop {
@@ -172,7 +176,7 @@ async fn thumbnail_all(job: AsyncJob, flags: AsyncFlags) -> Vec<Outcome> {
 
 // ANCHOR: main
 fn main() -> ExitCode {
-    cli::run("ch07-async", |job: &Job, flags: &AsyncFlags| {
+    cli::run("ch07-async", |job: &Job, flags: &Flags| {
         let mut runtime = tokio::runtime::Builder::new_multi_thread();
         if let Some(workers) = flags.workers {
             runtime.worker_threads(workers.max(1));

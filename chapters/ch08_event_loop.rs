@@ -17,6 +17,11 @@
 //! `loop.run_in_executor` for the resize. Coroutines and `await` are sugar over exactly
 //! these callbacks.
 //!
+//! **In `src/`.** The loop is `src/patterns/event_loop/`: the loop itself (`mod.rs`),
+//! its futures (`loop_future.rs`), connections as protocols and transports
+//! (`transport.rs`), HTTP as a protocol (`http.rs`) and the job's steps as futures
+//! (`steps.rs`).
+//!
 //! **Run it.**
 //!
 //! ```text
@@ -46,7 +51,7 @@ use workbench::patterns::event_loop::{EventLoop, LoopFuture, steps};
 
 /// This chapter's flags.
 #[derive(Debug, Clone, Args)]
-struct LoopFlags {
+struct Flags {
     /// At most this many images in progress at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -123,7 +128,7 @@ fn finish(batch: &Rc<Batch>, image: Image, result: Result<Vec<String>, ImageErro
 
 // ANCHOR: all
 /// Starts `--concurrency` images, then turns the loop until the last one is done.
-fn thumbnail_all(job: &Job, flags: &LoopFlags) -> Result<Vec<Outcome>, std::io::Error> {
+fn with_event_loop(job: &Job, flags: &Flags) -> std::io::Result<Vec<Outcome>> {
     if job.images().is_empty() {
         return Ok(Vec::new());
     }
@@ -149,12 +154,16 @@ fn thumbnail_all(job: &Job, flags: &LoopFlags) -> Result<Vec<Outcome>, std::io::
 }
 // ANCHOR_END: all
 
-fn main() -> ExitCode {
-    cli::run("ch08-event-loop", |job: &Job, flags: &LoopFlags| {
-        thumbnail_all(job, flags).unwrap_or_else(|error| {
-            let why = ImageError::Io(format!("the event loop failed: {error}"));
-            let fail = |image| job.finish(image, Err(why.clone()));
-            job.images().iter().map(fail).collect()
-        })
+/// The pattern on one thread: the loop, or, if it cannot start, every image failed
+/// with the reason.
+fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
+    with_event_loop(job, flags).unwrap_or_else(|error| {
+        let why = ImageError::Io(format!("the event loop failed: {error}"));
+        let fail = |image| job.finish(image, Err(why.clone()));
+        job.images().iter().map(fail).collect()
     })
+}
+
+fn main() -> ExitCode {
+    cli::run("ch08-event-loop", thumbnail_all)
 }

@@ -15,6 +15,10 @@
 //! of the GIL); the end of input is a sentinel (a "poison pill") per worker. Here a closed
 //! channel says the same thing without counting workers.
 //!
+//! **In `src/`.** Nothing of its own: crossbeam's channels and the standard library's
+//! scoped threads are the whole machinery. Ctrl-C is a flag the downloaders check
+//! (`src/cli/shutdown.rs`).
+//!
 //! **Run it.**
 //!
 //! ```text
@@ -47,7 +51,7 @@ use workbench::trace::Phase;
 /// The pipeline's knobs: workers per stage and the size of the channel between
 /// downloads and resizes.
 #[derive(Debug, Clone, clap::Args)]
-struct PipelineFlags {
+struct Flags {
     /// Threads downloading at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
     download_workers: u16,
@@ -87,7 +91,7 @@ struct Uploads<'a> {
 
 // ANCHOR: pipeline
 /// Builds the stages, connects them, and collects one outcome per image.
-fn pipeline(job: &Job, flags: &PipelineFlags) -> Vec<Outcome> {
+fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     let stop = shutdown::ctrl_c_flag();
     let resize_workers = flags.resize_workers.map_or_else(
         || thread::available_parallelism().map_or(1, usize::from),
@@ -244,5 +248,5 @@ fn spawn<'scope>(
 }
 
 fn main() -> std::process::ExitCode {
-    cli::run("ch09-pipeline", pipeline)
+    cli::run("ch09-pipeline", thumbnail_all)
 }

@@ -20,6 +20,11 @@
 //! `Barrier`, `multiprocessing.Value` (a shared counter with its own lock), `queue.Queue`,
 //! and the GIL itself, with `sys.setswitchinterval`.
 //!
+//! **In `src/`.** The semaphore, the simulated GIL and the lock board are built by hand
+//! in `src/patterns/` (`semaphore.rs`, `gil.rs`, `lock_board.rs`). Beside this file, one
+//! file per way of sharing: `atomic.rs` (with the `--race` bug), `locks.rs` (with the
+//! `--deadlock` bug) and `channel.rs`.
+//!
 //! **Run it.**
 //!
 //! ```text
@@ -31,14 +36,18 @@
 //!
 //! **What to look for.** The `totals:` line is the same for every `--share`. With
 //! `--race` it counts fewer images than were done. With `--deadlock` the program stops
-//! after `--patience` and prints which worker holds which lock and waits for which. On
+//! after `--patience`, prints which worker holds which lock and waits for which, and exits
+//! with code 3. On
 //! the `cpu` workload, `--gil` takes about as long as ch00, and without it the threads use
 //! every core; in the timeline under `--gil`, no two `resize` spans ever overlap.
 
+mod atomic;
+mod channel;
+mod locks;
+
 use std::process::ExitCode;
+use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Barrier, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -47,7 +56,6 @@ use workbench::cli::{self, parse_duration};
 use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
 use workbench::patterns::gil::{self, Gil, GilHolder};
-use workbench::patterns::lock_board::LockBoard;
 use workbench::patterns::semaphore::Semaphore;
 use workbench::trace::Phase;
 
@@ -62,9 +70,9 @@ enum Share {
     Channel,
 }
 
-/// The chapter's own flags.
+/// This chapter's flags.
 #[derive(Debug, Clone, Args)]
-struct SharedFlags {
+struct Flags {
     /// Worker threads.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     workers: u16,
@@ -99,7 +107,7 @@ struct SharedFlags {
 }
 
 /// What one image left behind: its outcome and what it adds to the totals.
-struct Report {
+struct ImageReport {
     /// The image's position in `job.images()`.
     index: usize,
     outcome: Outcome,
@@ -116,7 +124,7 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, report: &Report) {
+    fn add(&mut self, report: &ImageReport) {
         self.images += report.added.images;
         self.bytes_in += report.added.bytes_in;
         self.bytes_out += report.added.bytes_out;
@@ -142,7 +150,7 @@ struct Shared<'a> {
 // ANCHOR: worker
 /// One worker: wait at the start line, then take images until none is left, and hand
 /// each result to `report` (which is where the three `--share` modes differ).
-fn worker(shared: &Shared, mut report: impl FnMut(Report)) {
+fn worker(shared: &Shared, mut report: impl FnMut(ImageReport)) {
     shared.start_line.wait();
     let mut gil = shared.gil.acquire(); // a no-op without --gil
     loop {
@@ -158,13 +166,13 @@ fn worker(shared: &Shared, mut report: impl FnMut(Report)) {
 
 /// Download, thumbnail, upload one image. The GIL (if any) is let go while waiting on
 /// the network, as CPython does, and held for the CPU step.
-fn thumbnail_one(shared: &Shared, index: usize, image: &Image, gil: &mut GilHolder) -> Report {
+fn thumbnail_one(shared: &Shared, index: usize, image: &Image, gil: &mut GilHolder) -> ImageReport {
     let mut added = Totals {
         images: 1,
         ..Totals::default()
     };
     let result = steps(shared, image, gil, &mut added);
-    Report {
+    ImageReport {
         index,
         outcome: shared.job.finish(image, result),
         added,
@@ -200,7 +208,7 @@ fn spawn_workers<'s, 'env, R>(
     workers: u16,
     mut report_for: impl FnMut(usize) -> R,
 ) where
-    R: FnMut(Report) + Send + 's,
+    R: FnMut(ImageReport) + Send + 's,
 {
     for n in 0..usize::from(workers) {
         let report = report_for(n);
@@ -215,170 +223,8 @@ fn spawn_workers<'s, 'env, R>(
     }
 }
 
-// ANCHOR: atomic
-/// Low level: every total is an atomic counter, and each outcome goes to its own slot,
-/// written once (`OnceLock`). No lock anywhere; each update is one indivisible step.
-fn share_atomically(shared: &Shared, workers: u16, race: bool) -> (Vec<Outcome>, Totals) {
-    let images = AtomicUsize::new(0);
-    let bytes_in = AtomicUsize::new(0);
-    let bytes_out = AtomicUsize::new(0);
-    let thumbnails = AtomicUsize::new(0);
-    let slots: Vec<OnceLock<Outcome>> = shared
-        .job
-        .images()
-        .iter()
-        .map(|_| OnceLock::new())
-        .collect();
-    thread::scope(|scope| {
-        spawn_workers(scope, shared, workers, |_| {
-            |report: Report| {
-                if race {
-                    count_with_a_race(&images);
-                } else {
-                    images.fetch_add(1, Ordering::Relaxed);
-                }
-                bytes_in.fetch_add(report.added.bytes_in, Ordering::Relaxed);
-                bytes_out.fetch_add(report.added.bytes_out, Ordering::Relaxed);
-                thumbnails.fetch_add(report.added.thumbnails, Ordering::Relaxed);
-                let _ = slots[report.index].set(report.outcome);
-            }
-        });
-    });
-    // The scope joined every worker: joining orders all their writes before these reads.
-    let totals = Totals {
-        images: images.into_inner(),
-        bytes_in: bytes_in.into_inner(),
-        bytes_out: bytes_out.into_inner(),
-        thumbnails: thumbnails.into_inner(),
-    };
-    (
-        slots.into_iter().filter_map(OnceLock::into_inner).collect(),
-        totals,
-    )
-}
-// ANCHOR_END: atomic
-
-// ANCHOR: race
-/// `--race`: the lost update. Read, add one, write back: three steps. Two workers that
-/// both read 7 both write 8, and one image is never counted. `fetch_add` is the fix: the
-/// processor does the three steps as one.
-fn count_with_a_race(counter: &AtomicUsize) {
-    let seen = counter.load(Ordering::Relaxed);
-    // The operating system may pause a thread here, between any two instructions, and
-    // let the others run. We pause it on purpose, for a millisecond, so that a window
-    // that is nanoseconds wide in real code is hit in every run instead of once a week.
-    thread::sleep(Duration::from_millis(1));
-    counter.store(seen + 1, Ordering::Relaxed);
-}
-// ANCHOR_END: race
-
-// ANCHOR: mutex
-/// Mid level: one `Mutex` around the totals, one around the outcomes. A worker holds
-/// one lock at a time, and only for the update, never while it works.
-fn share_with_locks(shared: &Shared, flags: &SharedFlags) -> (Vec<Outcome>, Totals) {
-    let totals = Mutex::new(Totals::default());
-    let outcomes = Mutex::new(Vec::new());
-    let board = LockBoard::new(flags.patience);
-    let meet = Barrier::new(2);
-    let reported = AtomicUsize::new(0);
-    // The bug needs two reports to meet: with one image it cannot happen.
-    let deadlock_armed = flags.deadlock && shared.job.images().len() >= 2;
-    thread::scope(|scope| {
-        spawn_workers(scope, shared, flags.workers, |_| {
-            let (totals, outcomes, board, meet) = (&totals, &outcomes, &board, &meet);
-            let reported = &reported;
-            move |report: Report| {
-                if deadlock_armed {
-                    let turn = reported.fetch_add(1, Ordering::Relaxed);
-                    if turn < 2 {
-                        return deadlock(turn, report, totals, outcomes, board, meet);
-                    }
-                }
-                totals
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .add(&report);
-                outcomes
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(report.outcome);
-            }
-        });
-    });
-    let totals = totals.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let outcomes = outcomes
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    (outcomes, totals)
-}
-// ANCHOR_END: mutex
-
-// ANCHOR: deadlock
-/// `--deadlock`: the first worker to report takes `totals` then `outcomes`, the second
-/// takes `outcomes` then `totals`. Each holds its first lock and waits for the other's. They meet at a barrier
-/// between their two locks, so the unlucky timing that in real code comes once in a
-/// million runs comes every time. The second lock is taken through the board, which
-/// gives up after `--patience` and says who waits for what; the program then stops.
-fn deadlock(
-    turn: usize,
-    report: Report,
-    totals: &Mutex<Totals>,
-    outcomes: &Mutex<Vec<Outcome>>,
-    board: &LockBoard,
-    meet: &Barrier,
-) {
-    let stuck = if turn == 0 {
-        let mut totals = totals.lock().unwrap_or_else(PoisonError::into_inner);
-        meet.wait();
-        board
-            .lock(outcomes, "outcomes", "totals")
-            .map(|mut outcomes| {
-                totals.add(&report);
-                outcomes.push(report.outcome);
-            })
-    } else {
-        let mut outcomes = outcomes.lock().unwrap_or_else(PoisonError::into_inner);
-        meet.wait();
-        board.lock(totals, "totals", "outcomes").map(|mut totals| {
-            totals.add(&report);
-            outcomes.push(report.outcome);
-        })
-    };
-    if let Err(deadlock) = stuck {
-        eprintln!("ch06-shared-state: {deadlock}");
-        std::process::exit(3);
-    }
-}
-// ANCHOR_END: deadlock
-
-// ANCHOR: channel
-/// High level: each worker owns a `Sender` and sends its reports; the main thread is the
-/// only one that touches the totals and the outcomes. Nothing is shared but the channel.
-fn share_by_channel(shared: &Shared, workers: u16) -> (Vec<Outcome>, Totals) {
-    let (sender, receiver) = mpsc::channel::<Report>();
-    let mut totals = Totals::default();
-    let mut outcomes = Vec::new();
-    thread::scope(|scope| {
-        spawn_workers(scope, shared, workers, |_| {
-            let sender = sender.clone();
-            move |report: Report| {
-                // The receiver lives until every worker is done, so a send cannot fail.
-                let _ = sender.send(report);
-            }
-        });
-        // Ours is dropped, so the loop ends when the last worker drops its sender.
-        drop(sender);
-        for report in receiver {
-            totals.add(&report);
-            outcomes.push(report.outcome);
-        }
-    });
-    (outcomes, totals)
-}
-// ANCHOR_END: channel
-
 // ANCHOR: main
-fn thumbnail_all(job: &Job, flags: &SharedFlags) -> Vec<Outcome> {
+fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     let workers = flags.workers;
     let shared = Shared {
         job,
@@ -397,9 +243,9 @@ fn thumbnail_all(job: &Job, flags: &SharedFlags) -> Vec<Outcome> {
         _ => flags.share,
     };
     let (outcomes, totals) = match share {
-        Share::Atomic => share_atomically(&shared, workers, flags.race),
-        Share::Mutex => share_with_locks(&shared, flags),
-        Share::Channel => share_by_channel(&shared, workers),
+        Share::Atomic => atomic::share_atomically(&shared, workers, flags.race),
+        Share::Mutex => locks::share_with_locks(&shared, flags),
+        Share::Channel => channel::share_by_channel(&shared, workers),
     };
     eprintln!(
         "totals: {} images counted, {} bytes downloaded, {} bytes of thumbnails, {} thumbnails",

@@ -11,6 +11,9 @@
 //! a second loop calling `.join()`; a `daemon=True` thread for the background reporter;
 //! `threading.Semaphore(4)` around the download.
 //!
+//! **In `src/`.** The semaphore of `--limit` is `src/patterns/semaphore.rs`; the
+//! detached reporter of `--detach` is beside this file, in `detach.rs`.
+//!
 //! **Run it.**
 //!
 //! ```text
@@ -27,32 +30,24 @@
 //! and the wall time is ch00's. With `--limit 4` at most four download bars are ever
 //! drawn at once, and the other lanes show a `queue_wait` bar: waiting for a permit.
 //!
-//! **Daemon threads, and why Rust has no daemon flag.** Python waits, when the main
-//! thread ends, for every thread that is not a daemon; daemon threads are abandoned.
-//! Rust never waits: when `main` returns, the process exits, and every other thread
-//! stops wherever it is, without running its destructors. So every Rust thread is a
-//! daemon, and what a non-daemon thread gives you in Python (the program does not end
-//! before it) is written out by hand: `join` it. Dropping a `JoinHandle` without joining
-//! is how a thread is detached. `--detach` starts a progress reporter that is never
-//! joined; its line "reporter: stopped" is never printed, because its loop never ends
-//! and its destructor never runs: the process simply goes away under it.
-//!
 //! **Why unbounded threads are a problem.** One thread per image is fine for 48 images.
 //! For 1,000 it means 1,000 connections opened to the store at the same moment (a real
 //! one starts refusing them), 1,000 images in memory at once, and 1,000 stacks. A counting
 //! semaphore (`--limit N`) caps the downloads in flight; the next chapters cap the
 //! threads themselves with a pool.
 
+mod detach;
+
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::Duration;
 
 use clap::Args;
 use workbench::cli;
 use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
+use workbench::patterns::semaphore::Semaphore;
 use workbench::trace::Phase;
 
 /// This chapter's flags.
@@ -96,7 +91,7 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     let outcomes = Arc::new(Mutex::new(Vec::new()));
     let downloads = flags.limit.map(|n| Arc::new(Semaphore::new(n.get())));
     if flags.detach {
-        start_reporter(job.clone(), Arc::clone(&outcomes));
+        detach::start_reporter(job.clone(), Arc::clone(&outcomes));
     }
 
     let mut threads = Vec::new();
@@ -140,86 +135,8 @@ fn join(thread: thread::JoinHandle<()>) {
     let _panicked = thread.join();
 }
 
-// ANCHOR: detach
-/// Starts a thread that prints the progress every 100 ms, forever, and is never joined:
-/// dropping its `JoinHandle` detaches it. It stops only because the process exits.
-fn start_reporter(job: Job, outcomes: Arc<Mutex<Vec<Outcome>>>) {
-    let reporter = move || {
-        let _goodbye = Goodbye(job.clone());
-        loop {
-            let done = lock(&outcomes).len();
-            job.say(format!(
-                "reporter: {done}/{} images done",
-                job.images().len()
-            ));
-            thread::sleep(Duration::from_millis(100));
-        }
-    };
-    let started = thread::Builder::new()
-        .name("reporter".into())
-        .spawn(reporter);
-    if let Err(error) = started {
-        eprintln!("reporter: cannot start: {error}");
-    }
-}
-
-/// Says goodbye when dropped, which a detached thread's locals never are: the process
-/// ends without unwinding it.
-struct Goodbye(Job);
-
-impl Drop for Goodbye {
-    fn drop(&mut self) {
-        self.0.say("reporter: stopped");
-    }
-}
-// ANCHOR_END: detach
-
-// ANCHOR: semaphore
-/// A counting semaphore (Python's `threading.Semaphore`): at most `permits` holders at
-/// once. A `Mutex` guards the number of free permits; a `Condvar` lets a thread sleep
-/// until another one gives a permit back, instead of spinning.
-struct Semaphore {
-    free: Mutex<usize>,
-    given_back: Condvar,
-}
-
-/// A held permit; dropping it gives it back (Python's `with semaphore:` block ending).
-struct Permit<'a>(&'a Semaphore);
-
-impl Semaphore {
-    fn new(permits: usize) -> Semaphore {
-        Semaphore {
-            free: Mutex::new(permits),
-            given_back: Condvar::new(),
-        }
-    }
-
-    /// Sleeps until a permit is free, then takes it.
-    fn acquire(&self) -> Permit<'_> {
-        let mut free = lock(&self.free);
-        // A loop, not an `if`: a woken thread re-checks, since another may have been
-        // quicker (and condition variables may wake up for no reason at all).
-        while *free == 0 {
-            free = self
-                .given_back
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        *free -= 1;
-        Permit(self)
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.given_back.notify_one();
-    }
-}
-// ANCHOR_END: semaphore
-
 /// Locks a mutex. A mutex is "poisoned" when a thread panicked while holding it; the
-/// data here (a list, a count) is still whole, so carry on with it.
+/// data here (a list) is still whole, so carry on with it.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
