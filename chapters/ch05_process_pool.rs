@@ -41,7 +41,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use workbench::cli;
-use workbench::contract::{Image, ImageError, Outcome};
+use workbench::contract::{ImageError, Outcome};
 use workbench::job::Job;
 use workbench::patterns::process_pool::{
     ProcessPool, Start, Starter, TaskResult, run_as_worker_if_asked,
@@ -64,31 +64,38 @@ struct Flags {
     crash_on: Option<String>,
 }
 
-/// One image's outcome from what its worker process sent back: the names, the image's
-/// own error, or why the pool gave no result (its worker died twice).
-fn thumbnail_one(job: &Job, image: &Image, result: Result<TaskResult, TaskError>) -> Outcome {
-    let result = result.unwrap_or_else(|error| Err(ImageError::Panicked(error.to_string())));
-    job.finish(image, result)
+/// The pattern: the job on a pool of worker processes. Each worker runs the per-image
+/// steps (`Job::process`, in `src/patterns/process_pool/worker.rs`) in its own process.
+fn thumbnail_all(job: &Job, flags: &Flags, starter: Starter) -> Vec<Outcome> {
+    let workers = workers(flags);
+    let outcomes = with_processes(job, starter, workers, flags.crash_on.clone());
+    outcomes.unwrap_or_else(|error| {
+        eprintln!("ch05-process-pool: cannot start the pool: {error}");
+        Vec::new() // every image is then reported as lost
+    })
 }
 
 // ANCHOR: pool
-/// The pattern: every image becomes a task *as data* (an `Image`: where it is, its
-/// stem), sent to the next free worker process; `map` gives the results in input order.
-fn thumbnail_all(job: &Job, flags: &Flags, starter: Starter) -> Vec<Outcome> {
-    let workers = workers(flags);
-    let pool = match ProcessPool::new(starter, workers, job, flags.crash_on.clone()) {
-        Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("ch05-process-pool: cannot start the pool: {error}");
-            return Vec::new(); // every image is then reported as lost
-        }
-    };
+/// Every image becomes a task *as data* (an `Image`: where it is, its stem), sent to the
+/// next free worker process; `map` gives the results in input order.
+fn with_processes(
+    job: &Job,
+    starter: Starter,
+    workers: usize,
+    crash_on: Option<String>,
+) -> std::io::Result<Vec<Outcome>> {
+    let pool = ProcessPool::new(starter, workers, job, crash_on)?;
     let results = pool.map(job.images().iter().cloned());
-    job.images()
-        .iter()
-        .zip(results)
-        .map(|(image, result)| thumbnail_one(job, image, result))
-        .collect()
+    let outcomes = job.images().iter().zip(results);
+    Ok(outcomes
+        .map(|(image, result)| job.finish(image, flatten(result)))
+        .collect()) // the pool is dropped here: its workers exit and are waited for
+}
+
+/// A task's value: the image's own result, or why the pool gave none (its worker died
+/// twice).
+fn flatten(result: Result<TaskResult, TaskError>) -> TaskResult {
+    result.unwrap_or_else(|error| Err(ImageError::Panicked(error.to_string())))
 }
 // ANCHOR_END: pool
 

@@ -43,9 +43,19 @@ fn every_chapter_is_listed_built_and_has_a_file() {
         "chapters::ALL and the [[bin]] entries differ"
     );
 
+    // A chapter is a file, `chapters/chNN_name.rs`, or a folder whose `main.rs` is the
+    // chapter and whose other files are its side lessons.
     let files: BTreeSet<String> = fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/chapters"))
         .unwrap()
-        .map(|e| format!("chapters/{}", e.unwrap().file_name().to_string_lossy()))
+        .map(|e| e.unwrap())
+        .map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() {
+                format!("chapters/{name}/main.rs")
+            } else {
+                format!("chapters/{name}")
+            }
+        })
         .filter(|path| path.ends_with(".rs"))
         .collect();
     let bin_paths: BTreeSet<String> = bins.into_iter().map(|(_, path)| path).collect();
@@ -79,11 +89,7 @@ fn chapters_are_in_order_and_each_file_opens_with_its_lesson() {
             chapter.name
         );
         previous = number;
-        let file = format!(
-            "{}/chapters/{}.rs",
-            env!("CARGO_MANIFEST_DIR"),
-            chapter.name.replace('-', "_")
-        );
+        let file = chapter_file(chapter.name);
         let text = fs::read_to_string(&file).unwrap();
         assert!(
             text.starts_with("//! # Chapter"),
@@ -92,10 +98,42 @@ fn chapters_are_in_order_and_each_file_opens_with_its_lesson() {
         for section in [
             "**The idea.**",
             "**Python counterpart.**",
+            "**In `src/`.**",
             "**Run it.**",
             "**What to look for.**",
         ] {
             assert!(text.contains(section), "{file} lacks {section}");
         }
+    }
+}
+
+/// Every chapter has the same skeleton, so that a diff between two chapters shows their
+/// concurrency and little else: `Flags`, `thumbnail_all` and `main`.
+#[test]
+fn every_chapter_has_the_skeleton() {
+    for chapter in chapters::ALL {
+        let file = chapter_file(chapter.name);
+        let text = fs::read_to_string(&file).unwrap();
+        for item in ["struct Flags", "fn thumbnail_all(", "fn main()"] {
+            let found =
+                text.contains(item) || (item == "struct Flags" && text.contains("type Flags"));
+            assert!(found, "{file} has no `{item}`");
+        }
+    }
+}
+
+/// The file that holds `chapter`'s `main`: `chapters/chNN_name.rs` or
+/// `chapters/chNN_name/main.rs`.
+fn chapter_file(chapter: &str) -> String {
+    let stem = format!(
+        "{}/chapters/{}",
+        env!("CARGO_MANIFEST_DIR"),
+        chapter.replace('-', "_")
+    );
+    let single = format!("{stem}.rs");
+    if fs::metadata(&single).is_ok() {
+        single
+    } else {
+        format!("{stem}/main.rs")
     }
 }
