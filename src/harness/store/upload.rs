@@ -1,33 +1,34 @@
-//! `PUT` of an object: streamed to a hidden file beside it, then renamed over it, with
-//! the folders above the object made on the way.
+//! `PUT` of an object: the body received whole, in memory, then written in one
+//! atomic step, with the folders above the object made on the way.
 
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
 
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Incoming;
 use hyper::{Response, StatusCode};
-use tokio::io::AsyncWriteExt as _;
 
 use super::accept::Store;
 use super::answer::{Body, Refusal};
 use super::target::{Target, inside_root};
+use crate::platform::write_atomically;
 
 /// The largest body a `PUT` accepts: 256 MiB, far above any image, low enough that a
-/// runaway client cannot fill the disk.
+/// runaway client cannot fill the disk, nor the memory that holds an upload until
+/// it is complete.
 const MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
 
 // ANCHOR: put
-/// `PUT` of an object: written to a hidden file beside it, then renamed over it.
+/// `PUT` of an object: received whole, then written with [`write_atomically`], which
+/// writes a hidden file beside the object and renames it over the object.
 ///
 /// A rename within one folder is atomic, so a reader sees the old object or the
-/// new one, whole, never a half-written file; and an upload that breaks off leaves
-/// nothing behind (see [`Upload`]).
+/// new one, whole, never a half-written file. And nothing is written until the last
+/// byte has arrived, so an upload that breaks off leaves no file behind.
 pub(super) async fn put_object(
     store: &Store,
     target: &Target,
-    mut body: Incoming,
+    body: Incoming,
 ) -> Result<Response<Body>, Refusal> {
     let Some((name, _)) = target.parts.split_last().filter(|_| !target.folder) else {
         return Err(Refusal::new(
@@ -47,53 +48,27 @@ pub(super) async fn put_object(
             ),
         ));
     }
-    let too_large = || {
-        Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "refused: '{}' is larger than the store's limit of {MAX_UPLOAD_BYTES} bytes",
-                target.shown
-            ),
-        )
-    };
+    // A body announced too large is refused before a byte of it is read.
     if hyper::body::Body::size_hint(&body).lower() > MAX_UPLOAD_BYTES {
-        return Err(too_large());
+        return Err(too_large(target));
     }
 
     let folder = make_folders(store, target).await?;
     let destination = folder.join(name);
+    let data = receive(body, target).await?;
 
-    let write_error = |err: io::Error| {
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot store '{}': {err}", target.shown),
-        )
-    };
-    let mut upload = Upload::begin(&folder, name).await.map_err(write_error)?;
-    let mut received = 0_u64;
-    while let Some(frame) = body.frame().await {
-        // The client closed the connection, or sent less than it announced.
-        let frame = frame.map_err(|err| {
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                format!("upload of '{}' broke off: {err}", target.shown),
-            )
-        })?;
-        if let Ok(data) = frame.into_data() {
-            received += data.len() as u64;
-            if received > MAX_UPLOAD_BYTES {
-                return Err(too_large());
-            }
-            upload.write(&data).await.map_err(write_error)?;
-        }
-    }
     let replaced = tokio::fs::symlink_metadata(&destination).await.is_ok();
-    upload.finish(&destination).await.map_err(|err| {
-        Refusal::new(
-            StatusCode::CONFLICT,
-            format!("refused: cannot put '{}' in place: {err}", target.shown),
-        )
-    })?;
+    // Writing a file blocks the thread that does it. On tokio's blocking pool it
+    // blocks a thread of its own, and the store's one thread goes on serving.
+    tokio::task::spawn_blocking(move || write_atomically(&destination, &data))
+        .await
+        .map_err(|err| {
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot store '{}': {err}", target.shown),
+            )
+        })?
+        .map_err(|err| write_refusal(target, &err))?;
     let status = if replaced {
         StatusCode::NO_CONTENT
     } else {
@@ -104,6 +79,60 @@ pub(super) async fn put_object(
     Ok(response)
 }
 // ANCHOR_END: put
+
+/// Reads the whole body into memory, up to [`MAX_UPLOAD_BYTES`].
+///
+/// The limit is checked again as the bytes arrive: a body sent in chunks announces
+/// no length, and an announced length is only a promise.
+async fn receive(mut body: Incoming, target: &Target) -> Result<Vec<u8>, Refusal> {
+    let mut received = Vec::new();
+    while let Some(frame) = body.frame().await {
+        // The client closed the connection, or sent less than it announced.
+        let frame = frame.map_err(|err| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("upload of '{}' broke off: {err}", target.shown),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if (received.len() + data.len()) as u64 > MAX_UPLOAD_BYTES {
+                return Err(too_large(target));
+            }
+            received.extend_from_slice(&data);
+        }
+    }
+    Ok(received)
+}
+
+/// The refusal of a body larger than [`MAX_UPLOAD_BYTES`].
+fn too_large(target: &Target) -> Refusal {
+    Refusal::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "refused: '{}' is larger than the store's limit of {MAX_UPLOAD_BYTES} bytes",
+            target.shown
+        ),
+    )
+}
+
+/// A failed write, as a status a client can act on.
+///
+/// A folder where the object should go is the client's to move: the rename cannot
+/// replace it, and that is a conflict (409). Anything else is the store's own
+/// trouble (500).
+fn write_refusal(target: &Target, err: &io::Error) -> Refusal {
+    if err.kind() == io::ErrorKind::IsADirectory {
+        Refusal::new(
+            StatusCode::CONFLICT,
+            format!("refused: cannot put '{}' in place: {err}", target.shown),
+        )
+    } else {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot store '{}': {err}", target.shown),
+        )
+    }
+}
 
 /// Creates the folders above an uploaded object, one at a time from the root.
 ///
@@ -136,66 +165,9 @@ async fn make_folders(store: &Store, target: &Target) -> Result<PathBuf, Refusal
     Ok(folder)
 }
 
-/// Tells uploads in progress apart, together with the process id.
-static UPLOAD_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// An upload in progress: a hidden file beside its destination.
-///
-/// Dropping an `Upload` that was not [`finish`](Upload::finish)ed deletes the file.
-/// That covers every way an upload can end early: an error returned with `?`, and
-/// the task being dropped halfway because the client hung up or the store shut down.
-struct Upload {
-    file: tokio::fs::File,
-    /// `.NAME.PID.COUNTER.part`, in the destination's folder, so the rename stays
-    /// within one file system and is atomic.
-    path: PathBuf,
-    finished: bool,
-}
-
-impl Upload {
-    async fn begin(folder: &Path, name: &str) -> io::Result<Upload> {
-        let number = UPLOAD_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = folder.join(format!(".{name}.{}.{number}.part", std::process::id()));
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
-        Ok(Upload {
-            file,
-            path,
-            finished: false,
-        })
-    }
-
-    async fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        self.file.write_all(data).await
-    }
-
-    async fn finish(mut self, destination: &Path) -> io::Result<()> {
-        // A tokio file writes on the blocking pool, and `write_all` may return
-        // before the last write is done: flush, or the rename could publish a
-        // file that is still short.
-        self.file.flush().await?;
-        tokio::fs::rename(&self.path, destination).await?;
-        self.finished = true;
-        Ok(())
-    }
-}
-
-impl Drop for Upload {
-    fn drop(&mut self) {
-        if !self.finished {
-            // Synchronous, because `drop` cannot wait; deleting one file is quick.
-            // Failing to delete it is not worth more than the attempt.
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::io::Write as _;
+    use std::io::{BufRead as _, BufReader, Write as _};
     use std::net::TcpStream;
     use std::thread;
     use std::time::Duration;
@@ -255,28 +227,57 @@ mod tests {
         false
     }
 
+    /// Checks `condition` every 10 ms for `duration`; false as soon as it fails.
+    fn throughout(duration: Duration, condition: impl Fn() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + duration;
+        while std::time::Instant::now() < deadline {
+            if !condition() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        condition()
+    }
+
     #[test]
     fn an_upload_in_progress_is_invisible_and_a_broken_one_leaves_nothing() {
         let scratch = Scratch::new("broken-put");
         let store = start(quick(&scratch.0));
 
-        // Announce 1000 bytes, send 10, and wait until they are on disk.
-        let mut stream = TcpStream::connect(store.addr()).expect("connect");
+        // Announce 1000 bytes and wait for `100 Continue`, which the store sends once
+        // the PUT has begun to read the body; then send 10 of them.
+        let stream = TcpStream::connect(store.addr()).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("set timeout");
         write!(
-            stream,
-            "PUT /y.jpg HTTP/1.1\r\nHost: store\r\nContent-Length: 1000\r\n\r\n0123456789"
+            &stream,
+            "PUT /y.jpg HTTP/1.1\r\nHost: store\r\nContent-Length: 1000\r\n\
+             Expect: 100-continue\r\n\r\n"
         )
         .expect("send");
+        let mut reader = BufReader::new(&stream);
+        let mut interim = String::new();
+        reader.read_line(&mut interim).expect("read");
+        reader.read_line(&mut interim).expect("read");
+        assert_eq!(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+        (&stream).write_all(b"0123456789").expect("send");
+
+        // The upload is under way: neither the object nor a temp file may appear,
+        // as one would if the bytes received so far were written out.
         assert!(
-            eventually(|| scratch.hidden_in("").len() == 1),
-            "no temp file appeared"
+            throughout(Duration::from_millis(300), || {
+                scratch.hidden_in("").is_empty() && !scratch.0.join("y.jpg").exists()
+            }),
+            "a partial upload reached the disk"
         );
         assert!(
             !scratch.0.join("y.jpg").exists(),
             "a partial upload is visible"
         );
 
-        // Hang up: the temp file goes, and the object never appears.
+        // Hang up: no temp file is left, and the object never appears.
+        drop(reader);
         drop(stream);
         assert!(
             eventually(|| scratch.hidden_in("").is_empty()),
