@@ -69,15 +69,6 @@ enum Engine {
     Rayon,
 }
 
-/// One image, from download to upload (what each rayon task runs).
-fn thumbnail_one(job: &Job, image: &Image) -> Outcome {
-    let bytes = job.download(image);
-    let result = bytes
-        .and_then(|bytes| job.thumbnail(image, &bytes))
-        .and_then(|thumbs| job.upload(image, &thumbs));
-    job.finish(image, result)
-}
-
 /// The pattern: the job on pools of threads, the hand-built ones or rayon's.
 fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -174,7 +165,7 @@ fn with_rayon(job: &Job, threads: usize) -> std::io::Result<Vec<Outcome>> {
     Ok(pool.install(|| {
         job.images()
             .par_iter()
-            .map(|image: &Image| thumbnail_one(job, image))
+            .map(|image: &Image| job.process(image))
             .collect()
     }))
 }

@@ -37,25 +37,13 @@ enum Action {
     /// default).
     Tour {
         #[command(flatten)]
-        runs: RunFlags,
-        /// Folder for the report (report.md, charts) and the traces.
-        #[arg(long, default_value = "reports/local")]
-        out: PathBuf,
-        /// Criterion's results folder [default: `criterion` in the target folder].
-        #[arg(long)]
-        criterion: Option<PathBuf>,
+        report: ReportFlags,
     },
     /// Write the report: criterion's results (from `cargo bench --bench chapters`) and a
     /// traced run of every chapter, as report.md and SVG charts.
     Report {
         #[command(flatten)]
-        runs: RunFlags,
-        /// Folder for the report.
-        #[arg(long, default_value = "reports/local")]
-        out: PathBuf,
-        /// Criterion's results folder [default: `criterion` in the target folder].
-        #[arg(long)]
-        criterion: Option<PathBuf>,
+        report: ReportFlags,
         /// Run `cargo bench --bench chapters` first (about 15 minutes).
         #[arg(long)]
         bench: bool,
@@ -98,6 +86,19 @@ enum Action {
     },
 }
 
+/// Where the tour and the report write, and how they run the chapters.
+#[derive(Debug, Clone, clap::Args)]
+struct ReportFlags {
+    #[command(flatten)]
+    runs: RunFlags,
+    /// Folder for the report (report.md, charts) and the traces.
+    #[arg(long, default_value = "reports/local")]
+    out: PathBuf,
+    /// Criterion's results folder [default: `criterion` in the target folder].
+    #[arg(long)]
+    criterion: Option<PathBuf>,
+}
+
 /// How the tour and the report run the chapters.
 #[derive(Debug, Clone, clap::Args)]
 struct RunFlags {
@@ -125,17 +126,11 @@ impl Default for RunFlags {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         None => tour(&RunFlags::default(), Path::new("reports/local"), None),
-        Some(Action::Tour {
-            runs,
-            out,
-            criterion,
-        }) => tour(&runs, &out, criterion),
+        Some(Action::Tour { report: flags }) => tour(&flags.runs, &flags.out, flags.criterion),
         Some(Action::Report {
-            runs,
-            out,
-            criterion,
+            report: flags,
             bench,
-        }) => report(&runs, &out, criterion, bench),
+        }) => report(&flags.runs, &flags.out, flags.criterion, bench),
         Some(Action::Corpus {
             count,
             png,

@@ -5,11 +5,9 @@
 pub fn processor_model() -> Option<String> {
     #[cfg(target_os = "linux")]
     {
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-        cpuinfo
-            .lines()
-            .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
-            .map(|(_, model)| model.trim().to_string())
+        // `model name\t: Intel(R) ...`: the key, tabs, a colon, the name.
+        let value = super::proc_field("/proc/cpuinfo", "model name")?;
+        Some(value.trim_start_matches([' ', '\t', ':']).to_string())
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -22,11 +20,8 @@ pub fn processor_model() -> Option<String> {
 pub fn machine_memory_gib() -> Option<f64> {
     #[cfg(target_os = "linux")]
     {
-        let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-        let line = text
-            .lines()
-            .find_map(|line| line.strip_prefix("MemTotal:"))?;
-        let kib: f64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+        let value = super::proc_field("/proc/meminfo", "MemTotal:")?;
+        let kib: f64 = value.trim_end_matches("kB").trim().parse().ok()?;
         Some(kib / (1024.0 * 1024.0))
     }
     #[cfg(not(target_os = "linux"))]

@@ -6,11 +6,9 @@
 pub fn thread_count() -> Option<usize> {
     #[cfg(target_os = "linux")]
     {
-        let status = std::fs::read_to_string("/proc/self/status").ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("Threads:"))
-            .and_then(|n| n.trim().parse().ok())
+        super::proc_field("/proc/self/status", "Threads:")?
+            .parse()
+            .ok()
     }
     #[cfg(not(target_os = "linux"))]
     {
