@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use workbench::contract::Outcome;
 use workbench::job::Job;
-
-use super::lock;
+use workbench::patterns::poison::lock;
 
 // ANCHOR: detach
 /// Starts a thread that prints the progress every 100 ms, forever, and is never joined:

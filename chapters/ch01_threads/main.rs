@@ -40,13 +40,14 @@ mod detach;
 
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use clap::Args;
 use workbench::cli;
 use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
+use workbench::patterns::poison::lock;
 use workbench::patterns::semaphore::Semaphore;
 use workbench::trace::Phase;
 
@@ -133,12 +134,6 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
 /// image never reached the list, so the run reports it as lost (chapter 2 catches it).
 fn join(thread: thread::JoinHandle<()>) {
     let _panicked = thread.join();
-}
-
-/// Locks a mutex. A mutex is "poisoned" when a thread panicked while holding it; the
-/// data here (a list) is still whole, so carry on with it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn main() -> ExitCode {

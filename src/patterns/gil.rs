@@ -3,19 +3,14 @@
 //! code", holding it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Condvar, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
+use super::poison::lock;
 use crate::contract::{Image, ImageError, Thumbnail};
 use crate::job::Job;
 use crate::kernel;
 use crate::trace::{self, Phase, Span};
-
-/// Locks `mutex`, ignoring poisoning: the data behind these locks (counts, a flag) stays
-/// consistent even if a thread panicked while holding it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 // ANCHOR: gil
 /// A simulated global interpreter lock, modelled on CPython's.

@@ -3,17 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::poison::lock;
 use crate::trace;
-
-/// Locks `mutex`, ignoring poisoning: the data behind these locks (counts, a flag) stays
-/// consistent even if a thread panicked while holding it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 // ANCHOR: lock_board
 /// Lock attempts that give up. A worker that cannot get a lock writes on the board which

@@ -2,13 +2,9 @@
 //! `Condvar`: chapter 1 bounds its downloads with it, chapter 6 shows it among the other
 //! locks.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 
-/// Locks `mutex`, ignoring poisoning: the data behind these locks (counts, a flag) stays
-/// consistent even if a thread panicked while holding it.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use super::poison::lock;
 
 // ANCHOR: semaphore
 /// A counting semaphore: at most `permits` holders at once; the others sleep until a

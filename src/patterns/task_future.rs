@@ -11,6 +11,8 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use super::poison::lock;
+
 /// Why a future has no value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaskError {
@@ -56,9 +58,7 @@ impl<T> TaskSlot<T> {
     /// The lock, even if a thread panicked while holding it (the state stays coherent:
     /// every change is a single assignment).
     fn lock(&self) -> MutexGuard<'_, (TaskState<T>, Vec<DoneCallback>)> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.state)
     }
 
     /// Moves to `Done` (unless already done) and runs the done callbacks, outside the lock.

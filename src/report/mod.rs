@@ -1,7 +1,7 @@
 //! `report.md` and its charts: criterion's measurements of every chapter on every
 //! workload, and one traced run of each chapter drawn as a timeline.
 //!
-//! - [`bench`]: criterion's results, and the names the bench gives them.
+//! - [`bench`](mod@bench): criterion's results, and the names the bench gives them.
 //! - [`machine`]: the machine and the crate versions the numbers depend on.
 //! - [`chart`]: the SVG charts.
 

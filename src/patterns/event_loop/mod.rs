@@ -30,6 +30,8 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use super::poison::lock;
+
 mod loop_future;
 mod transport;
 
@@ -291,14 +293,7 @@ impl EventLoop {
     }
 
     fn take_remote_callbacks(&self) {
-        let callbacks = std::mem::take(
-            &mut *self
-                .inner
-                .remote
-                .callbacks
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        let callbacks = std::mem::take(&mut *lock(&self.inner.remote.callbacks));
         for callback in callbacks {
             let event_loop = self.clone();
             self.call_soon(move || callback(&event_loop));
@@ -386,11 +381,7 @@ impl LoopHandle {
     /// Schedules `callback` on the loop from any thread, and wakes the loop if it is
     /// waiting in `poll`. The callback gets the loop when it runs.
     pub fn call_soon_threadsafe(&self, callback: impl FnOnce(&EventLoop) + Send + 'static) {
-        self.remote
-            .callbacks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(Box::new(callback));
+        lock(&self.remote.callbacks).push(Box::new(callback));
         // Waking can only fail if the loop is gone, and then nobody is waiting.
         let _ = self.remote.waker.wake();
     }

@@ -4,7 +4,7 @@
 //!
 //! **Tasks are data.** A closure cannot cross a process boundary (its code pointer and
 //! the references it captures mean nothing in another address space), so what crosses is
-//! the job as data: once per worker a [`Request::Hello`] with the [`JobSpec`] (sizes,
+//! the job as data: once per worker a [`Request::Hello`] with the [`JobSpec`](crate::job::JobSpec) (sizes,
 //! output, HTTP settings), then one [`Request::Task`] per image (where its bytes are, its
 //! stem). The worker sends back a [`Reply`]: the thumbnails' names or the error, the spans
 //! it recorded (so they land on the parent's timeline, labelled `pid N`) and its peak
@@ -14,7 +14,7 @@
 //! is a *frame*: its length as 4 bytes (little-endian), then that many bytes of JSON. The
 //! reader reads the length, then exactly that much: never half a message, never two.
 //!
-//! **Three ways to start a worker** ([`Start`]), in [`start`] and [`forking`]:
+//! **Three ways to start a worker** ([`Start`]), in `start.rs` and `forking.rs`:
 //! - `spawn`: run this same program again with a hidden flag ([`WORKER_FLAG`]), talking
 //!   over its stdin and stdout. A fresh process: nothing inherited but the program.
 //! - `fork`: copy this process with `fork()` before it has started any thread. Cheap (the
@@ -48,6 +48,7 @@ use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::poison::lock;
 use super::task_future::{TaskError, TaskFuture, TaskPromise, task_promise};
 use crate::contract::{Image, ImageError};
 use crate::job::Job;
@@ -151,11 +152,7 @@ impl Drop for ProcessPool {
 impl PoolState {
     /// A new worker that has been sent the job.
     fn start_worker(&self) -> io::Result<WorkerProcess> {
-        let mut worker = self
-            .starter
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .start()?;
+        let mut worker = lock(&self.starter).start()?;
         write_frame(&mut worker.to_worker, &self.hello)?;
         Ok(worker)
     }
