@@ -48,16 +48,16 @@ enum TaskState<T> {
 /// What a future and its promise share: the state, a condition variable to wait on it,
 /// and the callbacks to run once it is done (how [`as_completed`] learns of each one).
 struct TaskSlot<T> {
-    state: Mutex<(TaskState<T>, Vec<DoneCallback>)>,
+    state: Mutex<(TaskState<T>, Vec<TaskDoneCallback>)>,
     changed: Condvar,
 }
 
-type DoneCallback = Box<dyn FnOnce() + Send>;
+type TaskDoneCallback = Box<dyn FnOnce() + Send>;
 
 impl<T> TaskSlot<T> {
     /// The lock, even if a thread panicked while holding it (the state stays coherent:
     /// every change is a single assignment).
-    fn lock(&self) -> MutexGuard<'_, (TaskState<T>, Vec<DoneCallback>)> {
+    fn lock(&self) -> MutexGuard<'_, (TaskState<T>, Vec<TaskDoneCallback>)> {
         lock(&self.state)
     }
 
@@ -184,7 +184,7 @@ impl<T> TaskFuture<T> {
     }
 
     /// Runs `callback` once the task is done: now if it already is.
-    fn on_done(&self, callback: DoneCallback) {
+    fn on_done(&self, callback: TaskDoneCallback) {
         let mut guard = self.shared.lock();
         if matches!(guard.0, TaskState::Done(_) | TaskState::Taken) {
             drop(guard);

@@ -269,24 +269,6 @@ mod tests {
         }
     }
 
-    /// A fresh, empty folder under the system's temporary folder, removed on drop.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(test: &str) -> Self {
-            let path = std::env::temp_dir()
-                .join(format!("workbench-corpus-{}-{test}", std::process::id()));
-            let _ = fs::remove_dir_all(&path);
-            Self(path)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-
     #[test]
     fn same_seed_gives_the_same_bytes() -> TestResult {
         let spec = tiny(7);
@@ -299,12 +281,12 @@ mod tests {
     #[test]
     fn thread_count_does_not_change_the_files() -> TestResult {
         let spec = tiny(7);
-        let one = Scratch::new("one-thread");
-        let three = Scratch::new("three-threads");
+        let one = tempfile::tempdir()?;
+        let three = tempfile::tempdir()?;
         let single = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
         let triple = rayon::ThreadPoolBuilder::new().num_threads(3).build()?;
-        let a = single.install(|| generate(&spec, &one.0))?;
-        let b = triple.install(|| generate(&spec, &three.0))?;
+        let a = single.install(|| generate(&spec, one.path()))?;
+        let b = triple.install(|| generate(&spec, three.path()))?;
         for (index, (a, b)) in a.iter().zip(&b).enumerate() {
             assert_eq!(fs::read(a)?, fs::read(b)?, "image {index}");
             assert_eq!(fs::read(a)?, image_bytes(&spec, index)?, "image {index}");
@@ -326,8 +308,8 @@ mod tests {
     #[test]
     fn generate_writes_exactly_the_named_files() -> TestResult {
         let spec = tiny(3);
-        let scratch = Scratch::new("generate");
-        let paths = generate(&spec, &scratch.0)?;
+        let scratch = tempfile::tempdir()?;
+        let paths = generate(&spec, scratch.path())?;
         let names: Vec<String> = paths
             .iter()
             .filter_map(|p| p.file_name()?.to_str().map(String::from))
@@ -342,7 +324,7 @@ mod tests {
         ];
         assert_eq!(names, expected);
         // Nothing else is left behind: no temporary files.
-        let mut on_disk: Vec<String> = fs::read_dir(&scratch.0)?
+        let mut on_disk: Vec<String> = fs::read_dir(scratch.path())?
             .map(|entry| Ok(entry?.file_name().to_string_lossy().into_owned()))
             .collect::<Result<_, io::Error>>()?;
         on_disk.sort();
@@ -389,22 +371,22 @@ mod tests {
     #[test]
     fn cached_reuses_a_complete_corpus() -> TestResult {
         let spec = tiny(11);
-        let scratch = Scratch::new("cached");
-        let first = cached(&spec, &scratch.0)?;
+        let scratch = tempfile::tempdir()?;
+        let first = cached(&spec, scratch.path())?;
         assert_eq!(
             first[0],
-            scratch.0.join(spec.cache_name()).join("img-000.jpg")
+            scratch.path().join(spec.cache_name()).join("img-000.jpg")
         );
 
         // Spoil one file: if the second call regenerated, the spoil would be gone.
         fs::write(&first[0], b"not regenerated")?;
-        let second = cached(&spec, &scratch.0)?;
+        let second = cached(&spec, scratch.path())?;
         assert_eq!(first, second);
         assert_eq!(fs::read(&second[0])?, b"not regenerated");
 
         // Without the marker the folder counts as unfinished and is made again.
-        fs::remove_file(scratch.0.join(spec.cache_name()).join(MARKER_NAME))?;
-        let third = cached(&spec, &scratch.0)?;
+        fs::remove_file(scratch.path().join(spec.cache_name()).join(MARKER_NAME))?;
+        let third = cached(&spec, scratch.path())?;
         assert_eq!(fs::read(&third[0])?, image_bytes(&spec, 0)?);
         Ok(())
     }
@@ -412,10 +394,10 @@ mod tests {
     #[test]
     fn cached_regenerates_after_a_missing_file() -> TestResult {
         let spec = tiny(12);
-        let scratch = Scratch::new("cached-missing");
-        let paths = cached(&spec, &scratch.0)?;
+        let scratch = tempfile::tempdir()?;
+        let paths = cached(&spec, scratch.path())?;
         fs::remove_file(&paths[4])?;
-        cached(&spec, &scratch.0)?;
+        cached(&spec, scratch.path())?;
         assert_eq!(fs::read(&paths[4])?, image_bytes(&spec, 4)?);
         Ok(())
     }

@@ -15,12 +15,12 @@ pub struct LoopFuture<T, E> {
     inner: Rc<LoopFutureState<T, E>>,
 }
 
-type DoneCallback<T, E> = Box<dyn FnOnce(Result<T, E>)>;
+type LoopDoneCallback<T, E> = Box<dyn FnOnce(Result<T, E>)>;
 
 struct LoopFutureState<T, E> {
     event_loop: EventLoop,
     result: RefCell<Option<Result<T, E>>>,
-    callbacks: RefCell<Vec<DoneCallback<T, E>>>,
+    callbacks: RefCell<Vec<LoopDoneCallback<T, E>>>,
 }
 
 impl<T, E> Clone for LoopFuture<T, E> {
