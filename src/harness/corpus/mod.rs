@@ -49,15 +49,15 @@ use rayon::prelude::*;
 
 use crate::platform;
 
+mod colour;
 mod noise;
-mod paint;
 mod random;
 mod scene;
 mod shape;
 mod spec;
 
-use paint::render;
 use random::SplitMix64;
+use scene::render;
 pub use spec::{CorpusSpec, file_name};
 use spec::{Kind, check, kind_of};
 

@@ -1,6 +1,6 @@
 //! Value noise: smooth random fields, the blobs of light and the grain of materials.
 
-use super::paint::{mix, smoothstep};
+use super::colour::{mix, smoothstep};
 use super::random::SplitMix64;
 
 /// Value noise: random values on a grid of square cells, blended smoothly between the

@@ -1,7 +1,7 @@
 //! The shapes of a picture: turned ellipses and rectangles, shaded from one side,
 //! with crisp or soft edges.
 
-use super::paint::{hsv, mix, smoothstep};
+use super::colour::{hsv, mix, smoothstep};
 use super::random::SplitMix64;
 
 /// The outline of a shape.
