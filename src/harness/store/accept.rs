@@ -1,10 +1,9 @@
-//! From settings to connections: the settings checked and the port bound, the
+//! From settings to connections: the port bound once the settings are checked, the
 //! one-thread runtime, and the accept loop with its connection cap and stall mode.
 
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::answer::answer;
-use super::{ServerError, StoreConfig};
+use super::config::{ServerError, StoreConfig};
+use super::state::{Logging, Store};
 
 /// The runtime that runs the store: one thread, `current_thread`.
 ///
@@ -35,78 +35,22 @@ pub(super) fn build_runtime() -> Result<tokio::runtime::Runtime, ServerError> {
         })
 }
 
-/// Whether refused requests are printed: yes in the foreground, where a person is
-/// watching, no on a background thread, where they would mix into a chapter's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Logging {
-    Quiet,
-    Refusals,
-}
-
-/// What every connection needs to answer requests: the checked configuration.
-#[derive(Debug)]
-pub(super) struct Store {
-    /// The served folder, canonical, so that a resolved path can be checked to be inside it.
-    pub(super) root: PathBuf,
-    // The rest are `StoreConfig`'s fields, checked by `open`.
-    pub(super) port: u16,
-    pub(super) latency: Duration,
-    pub(super) bandwidth: Option<u64>,
-    pub(super) fail_rate: f64,
-    pub(super) seed: u64,
-    pub(super) max_conns: Option<usize>,
-    pub(super) stall: bool,
-    pub(super) logging: Logging,
-}
-
-/// Checks the configuration and binds the port.
+/// Checks the configuration (see [`Store::check`]) and binds the port.
 ///
 /// Bound with std, synchronously, so that the port is ours (and a client may
-/// connect) before [`RunningStore::start`](super::RunningStore::start) returns, even though the runtime that
-/// will accept the connections is still starting on its own thread.
+/// connect) before [`RunningStore::start`](super::RunningStore::start) returns,
+/// even though the runtime that will accept the connections is still starting on
+/// its own thread.
 pub(super) fn open(
     config: StoreConfig,
     logging: Logging,
 ) -> Result<(std::net::TcpListener, SocketAddr, Store), ServerError> {
-    if !(0.0..=1.0).contains(&config.fail_rate) {
-        return Err(ServerError::FailRate(config.fail_rate));
-    }
-    if config.bandwidth == Some(0) {
-        return Err(ServerError::ZeroBandwidth);
-    }
-    if config.max_conns == Some(0) {
-        return Err(ServerError::ZeroMaxConns);
-    }
-    let root = config
-        .root
-        .canonicalize()
-        .map_err(|source| ServerError::Root {
-            path: config.root.clone(),
-            source,
-        })?;
-    if !root.is_dir() {
-        return Err(ServerError::RootNotFolder(config.root));
-    }
+    let port = config.port;
+    let store = Store::check(config, logging)?;
 
-    let bind_error = |source| ServerError::Bind {
-        port: config.port,
-        source,
-    };
-    let listener =
-        std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).map_err(bind_error)?;
+    let bind_error = |source| ServerError::Bind { port, source };
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(bind_error)?;
     let addr = listener.local_addr().map_err(bind_error)?;
-
-    let store = Store {
-        root,
-        port: config.port,
-        latency: config.latency,
-        bandwidth: config.bandwidth,
-        fail_rate: config.fail_rate,
-        seed: config.seed,
-        max_conns: config.max_conns,
-        stall: config.stall,
-        logging,
-    };
     Ok((listener, addr, store))
 }
 
@@ -209,8 +153,10 @@ mod tests {
     use std::net::TcpStream;
     use std::time::Duration;
 
-    use super::super::test_support::{Scratch, is_timeout, quick, read_response, start};
-    use super::super::{RunningStore, ServerError, StoreConfig};
+    use super::super::config::{ServerError, StoreConfig};
+    use super::super::test_support::{
+        RunningStore, Scratch, is_timeout, quick, read_response, start,
+    };
 
     #[test]
     fn a_stalled_store_makes_a_client_time_out() {

@@ -1,71 +1,20 @@
 //! One request, answered: the latency first, then the request routed by method and
-//! path to the code that serves it. A request that cannot be served becomes a
-//! [`Refusal`], a status with the reason in words. The small helpers that build
-//! responses live here too.
+//! path to the code that serves it. A request that cannot be served is answered
+//! with its [`Refusal`].
 
 use std::convert::Infallible;
-use std::io;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt as _, Empty, Full};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::accept::{Logging, Store};
 use super::download::get_object;
 use super::listing::list_folder;
+use super::response::{Body, Refusal};
+use super::state::{Logging, Store};
 use super::target::Target;
 use super::upload::put_object;
-
-/// The response body: the whole object, nothing, or the object paced to a bandwidth.
-pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
-
-/// A request the store will not serve as asked: the status, and why, in words.
-#[derive(Debug)]
-pub(super) struct Refusal {
-    status: StatusCode,
-    reason: String,
-}
-
-impl Refusal {
-    pub(super) fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Refusal {
-            status,
-            reason: reason.into(),
-        }
-    }
-
-    pub(super) fn not_found(path: &str) -> Self {
-        Refusal::new(StatusCode::NOT_FOUND, format!("no such object: '{path}'"))
-    }
-
-    /// An IO error while reading `path`, as a status a client can act on.
-    pub(super) fn from_io(path: &str, err: &io::Error) -> Self {
-        match err.kind() {
-            io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Refusal::not_found(path),
-            io::ErrorKind::PermissionDenied => {
-                Refusal::new(StatusCode::FORBIDDEN, format!("refused: '{path}': {err}"))
-            }
-            _ => Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot read '{path}': {err}"),
-            ),
-        }
-    }
-
-    fn into_response(self) -> Response<Body> {
-        let mut response = text(self.status, format!("{}\n", self.reason));
-        if self.status == StatusCode::METHOD_NOT_ALLOWED {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT"));
-        }
-        response
-    }
-}
 
 // ANCHOR: answer
 /// Answers one request. Every response, refusals included, starts after `latency`.
@@ -115,47 +64,13 @@ async fn route(store: &Store, request: Request<Incoming>) -> Result<Response<Bod
     }
 }
 
-/// A short text response: refusals and redirects.
-pub(super) fn text(status: StatusCode, body: String) -> Response<Body> {
-    let length = body.len() as u64;
-    let mut response = with_length(
-        Response::new(Full::new(Bytes::from(body)).boxed_unsync()),
-        "text/plain; charset=utf-8",
-        length,
-    );
-    *response.status_mut() = status;
-    response
-}
-
-/// The headers of a `GET`, without its body: what `HEAD` answers.
-pub(super) fn head_response(content_type: &'static str, length: u64) -> Response<Body> {
-    with_length(
-        Response::new(Empty::new().boxed_unsync()),
-        content_type,
-        length,
-    )
-}
-
-/// Sets Content-Type and Content-Length. The length is set by hand because a paced
-/// body does not know it, and without it hyper would fall back to chunked encoding.
-pub(super) fn with_length(
-    mut response: Response<Body>,
-    content_type: &'static str,
-    length: u64,
-) -> Response<Body> {
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Barrier;
     use std::thread;
     use std::time::Duration;
 
-    use super::super::StoreConfig;
+    use super::super::config::StoreConfig;
     use super::super::test_support::{Scratch, get, quick, raw, start};
 
     #[test]

@@ -8,9 +8,9 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::accept::Store;
-use super::answer::{Body, Refusal, head_response, text, with_length};
 use super::pacing::{injected_failure, paced};
+use super::response::{Body, Refusal, head_response, text, with_length};
+use super::state::Store;
 use super::target::{Target, inside_root};
 
 /// `GET` or `HEAD` of an object.

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::{Response, StatusCode};
 
-use super::accept::Store;
-use super::answer::{Body, Refusal, head_response, with_length};
+use super::response::{Body, Refusal, head_response, with_length};
+use super::state::Store;
 use super::target::{Target, inside_root};
 use crate::io::listing::ListingEntry;
 

@@ -21,130 +21,48 @@
 //!   `autoindex_format json`, so one client reads both this store and nginx.
 //! - Paths that would leave the root are refused with 403 and the reason in the body.
 //!
-//! This file holds what a caller sees: [`StoreConfig`], [`ServerError`], and
-//! [`RunningStore`] and [`serve_until_ctrl_c`] to start and stop the store. The rest,
-//! in the order a request meets it:
+//! This file holds what a caller sees: [`RunningStore`] and [`serve_until_ctrl_c`]
+//! to start and stop the store, and [`StoreConfig`] and [`ServerError`] from
+//! `config`. The rest is a stack: each file uses only the files listed after it,
+//! so that each can be read, and changed, without the ones above it.
 //!
-//! - `accept`: the settings checked, the port bound, the runtime, the accept loop,
-//!   the connection cap and the stall.
-//! - `answer`: the latency, then a request routed by method and path; refusals.
-//! - `target`: the request path, decoded and checked to stay inside the root.
+//! - `accept`: the port bound, the runtime, the accept loop, the connection cap
+//!   and the stall.
+//! - `answer`: the latency, then a request routed by method and path.
 //! - `download`: `GET` and `HEAD` of an object.
 //! - `listing`: `GET` and `HEAD` of a folder, as JSON.
 //! - `upload`: `PUT`.
 //! - `pacing`: bodies paced to a bandwidth, and the seeded choice of failures.
+//! - `target`: the request path, decoded and checked to stay inside the root.
+//! - `response`: what every handler answers with: bodies, refusals, headers.
+//! - `state`: the settings checked, as every connection shares them.
+//! - `config`: [`StoreConfig`] and [`ServerError`].
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use accept::{Logging, Store, build_runtime, into_tokio, open, serve};
+use accept::{build_runtime, into_tokio, open, serve};
+use state::{Logging, Store};
+
+pub use config::{ServerError, StoreConfig};
 
 mod accept;
 mod answer;
+mod config;
 mod download;
 mod listing;
 mod pacing;
+mod response;
+mod state;
 mod target;
 mod upload;
 
 #[cfg(test)]
 mod test_support;
-
-/// What the store serves and how it behaves.
-///
-/// Every knob models one property of a remote object store, so that a lesson can
-/// turn it up and watch what its concurrency pattern does about it.
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    /// The folder served; `PUT` writes here.
-    pub root: PathBuf,
-    /// The port on 127.0.0.1; 0 lets the system pick a free one (see [`RunningStore::url`]).
-    pub port: u16,
-    /// The wait before the first byte of every response: the round trip to a remote
-    /// store. Concurrent requests wait at the same time; sequential ones add up.
-    pub latency: Duration,
-    /// Bytes per second for each response body; `None` is as fast as loopback goes.
-    pub bandwidth: Option<u64>,
-    /// The share of object paths (0.0 to 1.0) that answer 503 Service Unavailable.
-    /// Which paths fail depends only on `seed` and the path, so a run can be repeated.
-    pub fail_rate: f64,
-    /// Chooses which paths fail; see `fail_rate`.
-    pub seed: u64,
-    /// At most this many connections served at once; further ones wait in the
-    /// system's queue of connections not yet accepted, as with a busy server.
-    pub max_conns: Option<usize>,
-    /// Accept connections and never answer: a server that hangs, to show that a
-    /// client without a timeout hangs with it.
-    pub stall: bool,
-}
-
-impl StoreConfig {
-    /// A store serving `root` on a free port, with 50 ms latency and nothing else in the way.
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        StoreConfig {
-            root: root.into(),
-            port: 0,
-            latency: Duration::from_millis(50),
-            bandwidth: None,
-            fail_rate: 0.0,
-            seed: 0,
-            max_conns: None,
-            stall: false,
-        }
-    }
-}
-
-/// Why the store could not start or keep running.
-///
-/// Problems with single requests are not errors of the store: they are answered
-/// with a status code and a reason, and the store goes on.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    /// The folder to serve cannot be opened.
-    #[error("cannot serve {path}")]
-    Root {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    /// The folder to serve is a file.
-    #[error("cannot serve {0}: it is not a folder")]
-    RootNotFolder(PathBuf),
-    /// `fail_rate` is not a share.
-    #[error("fail_rate must be between 0.0 and 1.0, got {0}")]
-    FailRate(f64),
-    /// `bandwidth` is zero, which would never send a byte.
-    #[error("bandwidth must be at least 1 byte per second")]
-    ZeroBandwidth,
-    /// `max_conns` is zero, which would never accept a connection.
-    #[error("max_conns must be at least 1")]
-    ZeroMaxConns,
-    /// The port is taken, or not ours to take.
-    #[error("cannot listen on 127.0.0.1:{port}")]
-    Bind {
-        port: u16,
-        #[source]
-        source: io::Error,
-    },
-    /// The tokio runtime or the store's thread could not be created.
-    #[error("cannot start the store's {what}")]
-    Start {
-        what: &'static str,
-        #[source]
-        source: io::Error,
-    },
-    /// Ctrl-C cannot be listened for, so `serve_until_ctrl_c` could never return.
-    #[error("cannot listen for Ctrl-C")]
-    Signal(#[source] io::Error),
-    /// The `serving ...` line could not be written.
-    #[error("cannot write to stdout")]
-    Stdout(#[source] io::Error),
-}
 
 /// A store running on a background thread; dropping it shuts it down.
 ///

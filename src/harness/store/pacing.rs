@@ -8,7 +8,7 @@ use http_body_util::{BodyExt as _, StreamBody};
 use hyper::body::Frame;
 use tokio::time::Instant;
 
-use super::answer::Body;
+use super::response::Body;
 
 // ANCHOR: paced
 /// Sends `data` in slices of about 50 ms each, none before the bandwidth allows.
@@ -58,8 +58,8 @@ pub(super) fn injected_failure(seed: u64, key: &str, fail_rate: f64) -> bool {
 mod tests {
     use std::time::Duration;
 
-    use super::super::test_support::{Scratch, get, quick, raw, start};
-    use super::super::{RunningStore, StoreConfig};
+    use super::super::config::StoreConfig;
+    use super::super::test_support::{RunningStore, Scratch, get, quick, raw, start};
     use super::injected_failure;
 
     #[test]

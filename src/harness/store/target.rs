@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use hyper::StatusCode;
 use percent_encoding::percent_decode_str;
 
-use super::accept::Store;
-use super::answer::Refusal;
+use super::response::Refusal;
+use super::state::Store;
 
 /// A request path, decoded and checked: the names below the root, in order.
 #[derive(Debug, PartialEq, Eq)]

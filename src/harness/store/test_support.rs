@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::{RunningStore, StoreConfig};
+use super::config::StoreConfig;
+// The other files' tests take the handle from here, so that none of them imports
+// `mod.rs`, which imports them.
+pub(super) use super::RunningStore;
 
 /// A folder under the system's temp dir, removed when the test ends.
 pub(super) struct Scratch(pub(super) PathBuf);

@@ -8,8 +8,8 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Incoming;
 use hyper::{Response, StatusCode};
 
-use super::accept::Store;
-use super::answer::{Body, Refusal};
+use super::response::{Body, Refusal};
+use super::state::Store;
 use super::target::{Target, inside_root};
 use crate::platform::write_atomically;
 

@@ -1,0 +1,70 @@
+//! The store's settings once checked: [`Store`], which every connection shares,
+//! and [`Logging`], whether refused requests are printed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::config::{ServerError, StoreConfig};
+
+/// Whether refused requests are printed: yes in the foreground, where a person is
+/// watching, no on a background thread, where they would mix into a chapter's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Logging {
+    Quiet,
+    Refusals,
+}
+
+/// What every connection needs to answer requests: the checked configuration.
+#[derive(Debug)]
+pub(super) struct Store {
+    /// The served folder, canonical, so that a resolved path can be checked to be inside it.
+    pub(super) root: PathBuf,
+    // The rest are `StoreConfig`'s fields, checked by `Store::check`.
+    pub(super) port: u16,
+    pub(super) latency: Duration,
+    pub(super) bandwidth: Option<u64>,
+    pub(super) fail_rate: f64,
+    pub(super) seed: u64,
+    pub(super) max_conns: Option<usize>,
+    pub(super) stall: bool,
+    pub(super) logging: Logging,
+}
+
+impl Store {
+    /// Checks the configuration: every setting in range, and a root that is a folder.
+    ///
+    /// A bad setting is the caller's to fix, so it is reported before the port is
+    /// bound or a thread started.
+    pub(super) fn check(config: StoreConfig, logging: Logging) -> Result<Store, ServerError> {
+        if !(0.0..=1.0).contains(&config.fail_rate) {
+            return Err(ServerError::FailRate(config.fail_rate));
+        }
+        if config.bandwidth == Some(0) {
+            return Err(ServerError::ZeroBandwidth);
+        }
+        if config.max_conns == Some(0) {
+            return Err(ServerError::ZeroMaxConns);
+        }
+        let root = config
+            .root
+            .canonicalize()
+            .map_err(|source| ServerError::Root {
+                path: config.root.clone(),
+                source,
+            })?;
+        if !root.is_dir() {
+            return Err(ServerError::RootNotFolder(config.root));
+        }
+        Ok(Store {
+            root,
+            port: config.port,
+            latency: config.latency,
+            bandwidth: config.bandwidth,
+            fail_rate: config.fail_rate,
+            seed: config.seed,
+            max_conns: config.max_conns,
+            stall: config.stall,
+            logging,
+        })
+    }
+}
