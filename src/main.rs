@@ -50,21 +50,9 @@ enum Action {
     },
     /// Generate a seeded corpus of photo-like images.
     Corpus {
-        /// How many images.
-        #[arg(long, default_value_t = 48)]
-        count: usize,
-        /// How many of them are PNG (the last ones).
-        #[arg(long, default_value_t = 4)]
-        png: usize,
-        /// The seed: the same seed gives byte-identical files.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Image width.
-        #[arg(long, default_value_t = 1920)]
-        width: u32,
-        /// Image height.
-        #[arg(long, default_value_t = 1280)]
-        height: u32,
+        /// What to generate.
+        #[command(flatten)]
+        spec: CorpusSpec,
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
@@ -131,23 +119,7 @@ fn main() -> ExitCode {
             report: flags,
             bench,
         }) => report(&flags.runs, &flags.out, flags.criterion, bench),
-        Some(Action::Corpus {
-            count,
-            png,
-            seed,
-            width,
-            height,
-            out,
-        }) => make_corpus(
-            CorpusSpec {
-                count,
-                png,
-                seed,
-                width,
-                height,
-            },
-            out,
-        ),
+        Some(Action::Corpus { spec, out }) => make_corpus(spec, out),
         Some(Action::Serve {
             root,
             port,

@@ -37,9 +37,9 @@
 //! **What to look for.** The `totals:` line is the same for every `--share`. With
 //! `--race` it counts fewer images than were done. With `--deadlock` the program stops
 //! after `--patience`, prints which worker holds which lock and waits for which, and exits
-//! with code 3. On
-//! the `cpu` workload, `--gil` takes about as long as ch00, and without it the threads use
-//! every core; in the timeline under `--gil`, no two `resize` spans ever overlap.
+//! with code 3. On the `cpu` workload, `--gil` takes about as long as ch00, and without
+//! it the threads use every core; in the timeline under `--gil`, no two `resize` spans
+//! ever overlap.
 
 mod atomic;
 mod channel;

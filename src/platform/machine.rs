@@ -3,31 +3,17 @@
 /// The processor's model name, where the system tells it (Linux: `model name` in
 /// `/proc/cpuinfo`); `None` elsewhere.
 pub fn processor_model() -> Option<String> {
-    #[cfg(target_os = "linux")]
-    {
-        // `model name\t: Intel(R) ...`: the key, tabs, a colon, the name.
-        let value = super::proc_field("/proc/cpuinfo", "model name")?;
-        Some(value.trim_start_matches([' ', '\t', ':']).to_string())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        None
-    }
+    // `model name\t: Intel(R) ...`: the key, tabs, a colon, the name.
+    let value = super::proc_field("/proc/cpuinfo", "model name")?;
+    Some(value.trim_start_matches([' ', '\t', ':']).to_string())
 }
 
 /// The machine's memory in GiB, where the system tells it (Linux: `MemTotal` in
 /// `/proc/meminfo`); `None` elsewhere.
 pub fn machine_memory_gib() -> Option<f64> {
-    #[cfg(target_os = "linux")]
-    {
-        let value = super::proc_field("/proc/meminfo", "MemTotal:")?;
-        let kib: f64 = value.trim_end_matches("kB").trim().parse().ok()?;
-        Some(kib / (1024.0 * 1024.0))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        None
-    }
+    let value = super::proc_field("/proc/meminfo", "MemTotal:")?;
+    let kib: f64 = value.trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib / (1024.0 * 1024.0))
 }
 
 #[cfg(test)]

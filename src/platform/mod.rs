@@ -20,11 +20,18 @@ pub use memory::peak_rss_mb;
 pub use parent::die_with_parent;
 pub use threads::thread_count;
 
-/// The text after `key` on the first line of the Linux `/proc` file `file` that starts
-/// with it, trimmed (`MemTotal:` in `/proc/meminfo` gives `24576000 kB`).
+/// The text after `key` on the first line of the `/proc` file `file` that starts with
+/// it, trimmed (`MemTotal:` in `/proc/meminfo` gives `24576000 kB`). `/proc` is Linux's:
+/// everywhere else this is `None`, and the figures read through it are unknown.
 #[cfg(target_os = "linux")]
 fn proc_field(file: &str, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(file).ok()?;
     let value = text.lines().find_map(|line| line.strip_prefix(key))?;
     Some(value.trim().to_string())
+}
+
+/// See the Linux version: elsewhere there is no `/proc`.
+#[cfg(not(target_os = "linux"))]
+fn proc_field(_file: &str, _key: &str) -> Option<String> {
+    None
 }

@@ -4,16 +4,9 @@
 /// in `/proc/self/status`); `None` elsewhere. `fork` needs it: only a single-threaded
 /// process can be copied safely.
 pub fn thread_count() -> Option<usize> {
-    #[cfg(target_os = "linux")]
-    {
-        super::proc_field("/proc/self/status", "Threads:")?
-            .parse()
-            .ok()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        None
-    }
+    super::proc_field("/proc/self/status", "Threads:")?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -5,18 +5,24 @@ use super::CorpusError;
 
 /// What to generate.
 ///
-/// Two equal specs always describe the same bytes: the spec is the whole recipe.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Two equal specs always describe the same bytes: the spec is the whole recipe. As
+/// flags (`workbench corpus`), its defaults are [`CorpusSpec::default_photos`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct CorpusSpec {
     /// How many images, JPEG and PNG together.
+    #[arg(long, default_value_t = 48)]
     pub count: usize,
     /// How many of the `count` images are PNG; they are the last ones, after the JPEGs.
+    #[arg(long, default_value_t = 4)]
     pub png: usize,
     /// The seed every image's generator is derived from; another seed gives other images.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Width of every image, in pixels.
+    #[arg(long, default_value_t = 1920)]
     pub width: u32,
     /// Height of every image, in pixels.
+    #[arg(long, default_value_t = 1280)]
     pub height: u32,
 }
 
