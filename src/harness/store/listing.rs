@@ -26,14 +26,10 @@ pub(super) async fn list_folder(
     let folder = inside_root(store, target, &target.under(&store.root)).await?;
     // Reading a folder is a burst of small system calls: one trip to the blocking
     // pool for all of them, rather than one per entry.
+    let cannot = format!("cannot list '{}'", target.shown);
     let listing = tokio::task::spawn_blocking(move || read_listing(&folder))
         .await
-        .map_err(|err| {
-            Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot list '{}': {err}", target.shown),
-            )
-        })?
+        .map_err(|err| Refusal::unfinished(&cannot, &err))?
         .map_err(|err| Refusal::from_io(&target.shown, &err))?;
     let json = serde_json::to_vec(&listing).map_err(|err| {
         Refusal::new(

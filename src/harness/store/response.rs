@@ -48,6 +48,12 @@ impl Refusal {
         }
     }
 
+    /// `what` could not be done because its work on the blocking pool died (it
+    /// panicked, or the runtime is shutting down): a 500 that says so.
+    pub(super) fn unfinished(what: &str, err: &tokio::task::JoinError) -> Self {
+        Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}: {err}"))
+    }
+
     /// The refusal as a text response; a 405 also says which methods are allowed.
     pub(super) fn into_response(self) -> Response<Body> {
         let mut response = text(self.status, format!("{}\n", self.reason));

@@ -60,14 +60,10 @@ pub(super) async fn put_object(
     let replaced = tokio::fs::symlink_metadata(&destination).await.is_ok();
     // Writing a file blocks the thread that does it. On tokio's blocking pool it
     // blocks a thread of its own, and the store's one thread goes on serving.
+    let cannot = format!("cannot store '{}'", target.shown);
     tokio::task::spawn_blocking(move || write_atomically(&destination, &data))
         .await
-        .map_err(|err| {
-            Refusal::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot store '{}': {err}", target.shown),
-            )
-        })?
+        .map_err(|err| Refusal::unfinished(&cannot, &err))?
         .map_err(|err| write_refusal(target, &err))?;
     let status = if replaced {
         StatusCode::NO_CONTENT
