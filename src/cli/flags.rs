@@ -189,4 +189,27 @@ mod tests {
         assert_eq!(parse_bytes("123"), Ok(123));
         assert!(parse_bytes("lots").is_err());
     }
+
+    /// The store's knobs, as a chapter and `workbench serve` both read them.
+    #[derive(Debug, Parser)]
+    struct Knobs {
+        #[command(flatten)]
+        store: StoreFlags,
+    }
+
+    #[test]
+    fn store_flags_become_the_store_config() {
+        let parsed = Knobs::try_parse_from(["serve", "--latency", "10ms", "--fail-rate", "0.5"])
+            .unwrap()
+            .store;
+        let config = parsed.config("corpus");
+        assert_eq!(config.root, std::path::Path::new("corpus"));
+        assert_eq!(config.latency, Duration::from_millis(10));
+        assert_eq!((config.fail_rate, config.seed), (0.5, 0));
+        // `--seed` is the older name of `--fail-seed`, still accepted.
+        for flag in ["--fail-seed", "--seed"] {
+            let parsed = Knobs::try_parse_from(["serve", flag, "7"]).unwrap().store;
+            assert_eq!(parsed.config("corpus").seed, 7);
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! What depends on the operating system, in one place, so that the rest of the house
-//! does not: writing a file atomically, reading memory figures and the processor's name, tying a worker process's
-//! life to its parent's, and counting a process's threads.
+//! does not: writing a file atomically, reading memory figures and the processor's name,
+//! tying a worker process's life to its parent's, and counting a process's threads.
 //!
 //! The workbench runs on Linux (and WSL2). The calls here are POSIX where a POSIX call
 //! exists (`getrusage`, `rename`, a pipe's end-of-file); what only Linux offers (the
