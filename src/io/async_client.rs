@@ -14,7 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::Destination;
+use super::destination::Destination;
 use super::file::{read_limited, write_thumbnail};
 use crate::contract::{HttpConfig, ImageError, Location};
 

@@ -2,7 +2,7 @@
 
 use crate::contract::{HttpConfig, ImageError, Location};
 
-use super::Destination;
+use super::destination::Destination;
 use super::file::{read_limited, write_thumbnail};
 
 /// A blocking HTTP client with timeouts and a body limit, cheap to clone and safe to

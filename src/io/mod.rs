@@ -12,42 +12,20 @@
 //! - [`file`](mod@file): reading a file under the size limit and writing one atomically, with the
 //!   error messages every chapter shares.
 //! - [`s3`]: buckets, through presigned URLs that every client sends unchanged.
+//! - [`url_path`]: names as URL path segments.
 
 mod async_client;
 mod blocking;
+mod destination;
 pub mod file;
 pub mod listing;
 mod output;
 pub mod s3;
 mod source;
+pub mod url_path;
 
 pub use async_client::AsyncHttpClient;
 pub use blocking::HttpClient;
-pub use output::{Destination, Output};
+pub use destination::Destination;
+pub use output::Output;
 pub use source::{Source, file_name_of_url};
-
-use percent_encoding::{AsciiSet, CONTROLS};
-
-/// Characters escaped in one path segment of a URL.
-pub const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'\\')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
-
-/// `text` ending in `/`: an HTTP prefix, to which names are appended.
-fn with_trailing_slash(text: &str) -> String {
-    if text.ends_with('/') {
-        text.to_string()
-    } else {
-        format!("{text}/")
-    }
-}

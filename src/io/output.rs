@@ -11,8 +11,10 @@ use std::path::PathBuf;
 use percent_encoding::utf8_percent_encode;
 use serde::{Deserialize, Serialize};
 
+use super::blocking::HttpClient;
+use super::destination::Destination;
 use super::s3::{S3Flags, S3Place};
-use super::{HttpClient, SEGMENT, with_trailing_slash};
+use super::url_path::{SEGMENT, with_trailing_slash};
 use crate::contract::{Format, ImageError, SetupError};
 
 /// Where thumbnails go.
@@ -24,20 +26,6 @@ pub enum Output {
     Http(String),
     /// A prefix of an S3 bucket (each thumbnail a presigned PUT).
     S3(S3Place),
-}
-
-/// Where one thumbnail goes: the plan an executor carries out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    /// A file, to be written atomically.
-    File(PathBuf),
-    /// A URL to PUT the bytes to, with their content type.
-    Put {
-        /// The URL (for S3, presigned).
-        url: String,
-        /// The thumbnail's MIME type.
-        content_type: &'static str,
-    },
 }
 
 impl Output {

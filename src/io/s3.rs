@@ -25,7 +25,7 @@ use rusty_s3::actions::{ListObjectsV2, S3Action};
 use rusty_s3::{Bucket, Credentials, UrlStyle};
 use serde::{Deserialize, Serialize};
 
-use super::HttpClient;
+use super::blocking::HttpClient;
 use crate::contract::SetupError;
 
 /// How long a presigned URL stays valid. Long enough for a large batch; S3 accepts up to

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode};
 
+use super::blocking::HttpClient;
 use super::listing::ListingEntry;
 use super::s3::{S3Flags, S3Place};
-use super::{HttpClient, SEGMENT, with_trailing_slash};
+use super::url_path::{SEGMENT, with_trailing_slash};
 use crate::contract::{Image, ImageError, Location, Outcome, SetupError, assign_stems};
 
 /// File extensions read from folders and listings (a folder's README is not an image).

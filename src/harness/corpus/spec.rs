@@ -1,7 +1,7 @@
 //! The spec, the whole recipe of a corpus: what it may be, how each image is encoded,
 //! and what each file is called.
 
-use super::CorpusError;
+use super::error::CorpusError;
 
 /// What to generate.
 ///
