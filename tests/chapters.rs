@@ -122,6 +122,35 @@ fn every_chapter_has_the_skeleton() {
     }
 }
 
+/// Every `src/...` path a chapter's header names exists: the header is how a reader finds
+/// the machinery, so it must not point at a file that has moved.
+#[test]
+fn the_src_files_a_header_names_exist() {
+    for chapter in chapters::ALL {
+        let file = chapter_file(chapter.name);
+        let text = fs::read_to_string(&file).unwrap();
+        let header: String = text
+            .lines()
+            .take_while(|line| line.starts_with("//!"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let named: Vec<&str> = header
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|quoted| quoted.starts_with("src/") && quoted.len() > 4)
+            .collect();
+        assert!(!named.is_empty(), "{file}: the header names no src/ file");
+        for path in named {
+            let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+            assert!(
+                fs::metadata(&full).is_ok(),
+                "{file}: the header names {path}, which does not exist"
+            );
+        }
+    }
+}
+
 /// The file that holds `chapter`'s `main`: `chapters/chNN_name.rs` or
 /// `chapters/chNN_name/main.rs`.
 fn chapter_file(chapter: &str) -> String {
