@@ -27,7 +27,8 @@
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //!
 //! From the bottom up: `contract`, `platform`, `chapters` -> `trace`, `kernel`, `io` ->
-//! `job` -> `patterns`, `harness` -> `report` -> `cli`.
+//! `job` -> `patterns`, `harness` -> `report` -> `cli`. A folder uses only those below it
+//! (and itself); `tests/layers.rs` checks it.
 #![deny(unsafe_code)]
 
 pub mod chapters;
