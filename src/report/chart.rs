@@ -6,6 +6,8 @@
 //! Every function returns the SVG document as a `String`; the report writes it to a file.
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 
 use crate::trace::{Phase, Trace};
@@ -113,6 +115,37 @@ fn category(labels: &[String], value: &SegmentValue<usize>) -> String {
     }
 }
 
+/// A chart with one row per label (top to bottom) and values from 0 to `x_max` across:
+/// what both bar charts draw on.
+type RowChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordusize>>>;
+
+/// Sets up a [`RowChart`] on `root`: its title, its mesh, the labels down the side and
+/// `axis` along the bottom.
+fn row_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    axis: &str,
+    x_max: f64,
+    labels: &[String],
+) -> Result<RowChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let rows = labels.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(LABEL_AREA)
+        .build_cartesian_2d(0.0..x_max, (0..rows).into_segmented())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows)
+        .y_label_formatter(&|v| category(labels, v))
+        .x_desc(axis)
+        .draw()?;
+    Ok(chart)
+}
+
 /// Horizontal bars, one per label, top to bottom in the given order, each with its
 /// interval as a whisker and its value written beside it.
 pub fn bars(title: &str, axis: &str, unit: &str, bars: &[Bar]) -> Result<String, ChartError> {
@@ -126,19 +159,7 @@ pub fn bars(title: &str, axis: &str, unit: &str, bars: &[Bar]) -> Result<String,
         * 1.25;
     let height = 110 + 36 * rows as u32;
     svg(title, (WIDTH, height), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(LABEL_AREA)
-            .build_cartesian_2d(0.0..x_max, (0..rows).into_segmented())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(rows)
-            .y_label_formatter(&|v| category(&labels, v))
-            .x_desc(axis)
-            .draw()?;
+        let mut chart = row_chart(root, title, axis, x_max, &labels)?;
         let row = |i: usize| rows - 1 - i;
         chart.draw_series(bars.iter().enumerate().map(|(i, bar)| {
             let mut rect = Rectangle::new(
@@ -195,19 +216,7 @@ pub fn grouped_bars(
     let per_row = 14 * groups.len().max(1) as u32 + 16;
     let height = 120 + per_row * rows as u32;
     svg(title, (WIDTH, height), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(LABEL_AREA)
-            .build_cartesian_2d(0.0..x_max, (0..rows).into_segmented())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(rows)
-            .y_label_formatter(&|v| category(labels, v))
-            .x_desc(axis)
-            .draw()?;
+        let mut chart = row_chart(root, title, axis, x_max, labels)?;
         let row_px = chart.plotting_area().dim_in_pixel().1 / rows as u32;
         let band = (row_px.saturating_sub(12) / groups.len().max(1) as u32).max(1);
         for (g, group) in groups.iter().enumerate() {
