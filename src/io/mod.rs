@@ -9,8 +9,8 @@
 //! - [`HttpClient`] and [`AsyncHttpClient`]: the blocking and async HTTP clients, with a
 //!   connect timeout, a read timeout and a body limit, because a server that stalls or
 //!   sends gigabytes must cost one image, never the batch.
-//! - [`file`](mod@file): reading a file under the size limit and writing one atomically, with the
-//!   error messages every chapter shares.
+//! - [`file`](mod@file): reading a file under the size limit and writing one atomically,
+//!   with the error messages every chapter shares.
 //! - [`s3`]: buckets, through presigned URLs that every client sends unchanged.
 //! - [`url_path`]: names as URL path segments.
 
