@@ -16,5 +16,8 @@ fn a_chapter_reports_its_own_peak_not_its_parents() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let peak = run.summary["peak_rss_mb"].as_f64().unwrap();
     // Five 480x320 images need a few tens of MiB; 300 would be this test's memory.
-    assert!(peak > 0.0 && peak < 200.0, "ch00 reported a peak of {peak:.0} MiB");
+    assert!(
+        peak > 0.0 && peak < 200.0,
+        "ch00 reported a peak of {peak:.0} MiB"
+    );
 }
