@@ -11,7 +11,8 @@
 //! [`TaskReport`]: outcomes and counts), with no trace of threads in it. That is the
 //! point the Python course makes with its `run` methods: a task written without a
 //! dependency on threads can run anywhere. Here it runs in a thread; the process-pool
-//! chapter sends the very same struct, serialised, to a worker process.
+//! chapter sends the same kind of plain data (the job's spec once, then one image per
+//! task), serialised, to a worker process.
 //!
 //! **Python counterpart.** `class ThumbnailWorker(Thread)` with an `__init__` that stores
 //! its share and a `run` that processes it; `start()`, `join()`, `is_alive()`, `name`;

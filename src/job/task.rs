@@ -1,8 +1,8 @@
 //! A share of the batch as plain data: which images to thumbnail in, what became of them
 //! and a few counts out. A task knows nothing of threads or processes: it needs only a
-//! [`Job`] to run on, so the same task runs in a thread (chapter 3) or, serialised and
-//! sent down a pipe, in a worker process that rebuilds its `Job` from the [`JobSpec`]
-//! (the process-pool chapter).
+//! [`Job`] to run on. Chapter 3 runs tasks in threads; the process-pool chapter sends the
+//! same kind of plain data (the [`JobSpec`] once, then one image per task) down a pipe
+//! to worker processes, which rebuild their `Job` from the spec.
 //!
 //! [`JobSpec`]: super::JobSpec
 
