@@ -92,7 +92,7 @@ fn with_processes(
         .collect()) // the pool is dropped here: its workers exit and are waited for
 }
 
-/// A task's value: the image's own result, or why the pool gave none (its worker died
+/// A task's value: the image's own result, or why the pool gave none (say, its worker died
 /// twice).
 fn flatten(result: Result<TaskResult, TaskError>) -> TaskResult {
     result.unwrap_or_else(|error| Err(ImageError::Panicked(error.to_string())))
