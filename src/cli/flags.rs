@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
-use crate::contract::{HttpConfig, Sizes};
+use crate::contract::{HttpConfig, OutputFormat, Sizes};
 use crate::harness::store::StoreConfig;
 use crate::harness::workload::Workload;
 use crate::io::s3::S3Flags;
@@ -34,6 +34,12 @@ pub struct Common {
     /// Thumbnail widths, in pixels.
     #[arg(long, default_value_t = Sizes::default())]
     pub sizes: Sizes,
+
+    /// The thumbnails' format: `auto` keeps JPEG and PNG, and makes any other image a
+    /// PNG if it has transparency, a JPEG if not; `same` keeps the source's format (a
+    /// GIF gives PNG); `jpeg`, `png` and `webp` (lossless) force one.
+    #[arg(long, default_value_t = OutputFormat::Auto, value_name = "auto|jpeg|png|webp|same")]
+    pub format: OutputFormat,
 
     /// Write every span (worker, image, phase, start, end) to this JSON file.
     #[arg(long, value_name = "FILE")]

@@ -72,13 +72,15 @@ pub fn drive(
         max_bytes: common.max_bytes,
     };
     let client = HttpClient::new(&http);
-    let (images, refused) = setup.source.images(&client)?;
+    let listed = setup.source.list(&client)?;
+    let (images, refused) = (listed.images, listed.refused);
     setup.output.prepare(&client)?;
     let spec = JobSpec {
         sizes: common.sizes.clone(),
         output: setup.output.clone(),
         http,
         max_pixels: common.max_pixels,
+        format: common.format,
     };
     let progress = progress_bar(images.len() as u64, common.quiet || common.json);
     let job = Job::new(spec, images, progress.clone());
@@ -103,6 +105,7 @@ pub fn drive(
     let outcomes = account_for_every_image(job.images(), refused, outcomes);
     let mut summary = summarise(chapter, &outcomes, &trace);
     summary.peak_rss_mb += job.workers_peak_rss_mb();
+    summary.skipped = listed.skipped;
     if common.json {
         println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     } else {
@@ -163,6 +166,7 @@ pub fn summarise(chapter: &str, outcomes: &[Outcome], trace: &Trace) -> Summary 
         upload_s: figures.upload_s,
         overlap: figures.overlap,
         peak_rss_mb: peak_rss_mb(),
+        skipped: Vec::new(),
     }
 }
 

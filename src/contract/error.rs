@@ -6,9 +6,12 @@ use serde::{Deserialize, Serialize};
 /// Why the CPU step could not make thumbnails of an image.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum KernelError {
-    /// The bytes are not an image this workbench reads (JPEG or PNG).
+    /// The bytes are not an image this workbench reads (JPEG, PNG, WebP or GIF).
     #[error("not an image: {0}")]
     NotAnImage(String),
+    /// An image in a format the kernel recognises but does not read (HEIC, TIFF, ...).
+    #[error("unsupported format: {0} (the formats read are JPEG, PNG, WebP and GIF)")]
+    Unsupported(String),
     /// The header declares more pixels than the budget: refused before decoding.
     #[error("too many pixels: {width}x{height} is over the budget of {budget} pixels")]
     TooManyPixels {

@@ -19,5 +19,5 @@ pub use error::{ImageError, KernelError, SetupError};
 pub use image::{Image, Location, assign_stems, thumbnail_name};
 pub use limits::HttpConfig;
 pub use sizes::Sizes;
-pub use summary::{Failure, Outcome, Summary};
-pub use thumbnail::{Format, Thumbnail};
+pub use summary::{Failure, Outcome, Skipped, Summary};
+pub use thumbnail::{Format, OutputFormat, Thumbnail};

@@ -24,6 +24,16 @@ pub struct Failure {
     pub error: String,
 }
 
+/// One file a listing did not take as an image, and why (the summary names every one,
+/// so that no file is left out in silence).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The file's source (path or URL).
+    pub source: String,
+    /// Why it is not an image of the batch.
+    pub reason: String,
+}
+
 /// The summary of a run: printed for people, or as one JSON line with `--json`.
 /// The field names are stable: scripts and the report read them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +58,9 @@ pub struct Summary {
     pub overlap: f64,
     /// Peak resident memory of the process (and of its worker processes), in MiB.
     pub peak_rss_mb: f64,
+    /// Files the source listed that are not images of the batch, with the reason.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
 }
 
 impl Summary {
@@ -80,6 +93,9 @@ impl fmt::Display for Summary {
         )?;
         for failure in &self.failed {
             writeln!(f, "  failed: {}: {}", failure.source, failure.error)?;
+        }
+        for skipped in &self.skipped {
+            writeln!(f, "  skipped: {}: {}", skipped.source, skipped.reason)?;
         }
         Ok(())
     }

@@ -28,4 +28,4 @@ pub use async_client::AsyncHttpClient;
 pub use blocking::HttpClient;
 pub use destination::Destination;
 pub use output::Output;
-pub use source::{Source, file_name_of_url};
+pub use source::{Listed, Source, file_name_of_url};

@@ -9,15 +9,17 @@ use super::blocking::HttpClient;
 use super::listing::ListingEntry;
 use super::s3::{S3Flags, S3Place};
 use super::url_path::{SEGMENT, with_trailing_slash};
-use crate::contract::{Image, ImageError, Location, Outcome, SetupError, assign_stems};
+use crate::contract::{Image, ImageError, Location, Outcome, SetupError, Skipped, assign_stems};
 
 /// File extensions read from folders and listings (a folder's README is not an image).
-const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
+/// Every other file is named in the summary as skipped, with the reason.
+const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "webp", "gif"];
 
 /// Where the images come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// Every `.jpg`, `.jpeg` and `.png` file of a folder (not its subfolders), by name.
+    /// Every `.jpg`, `.jpeg`, `.png`, `.webp` and `.gif` file of a folder (not its
+    /// subfolders), by name.
     Folder(PathBuf),
     /// A text file with one URL per line; blank lines and `#` comments are skipped.
     UrlList(PathBuf),
@@ -60,7 +62,14 @@ impl Source {
     /// The images of the source, with unique stems, and an outcome for every entry that
     /// was refused before any work (an unsafe name). An empty source is a setup error.
     pub fn images(&self, client: &HttpClient) -> Result<(Vec<Image>, Vec<Outcome>), SetupError> {
-        let entries = match self {
+        let listed = self.list(client)?;
+        Ok((listed.images, listed.refused))
+    }
+
+    /// [`Source::images`], and the files the source holds that are not images of the
+    /// batch, each with the reason (the summary names them).
+    pub fn list(&self, client: &HttpClient) -> Result<Listed, SetupError> {
+        let Found { entries, skipped } = match self {
             Source::S3(place) => s3_entries(place, client)?,
             _ => self.entries(client).map_err(|cause| SetupError::Source {
                 source_name: self.name(),
@@ -90,15 +99,23 @@ impl Source {
                 }),
             }
         }
-        Ok((images, refused))
+        Ok(Listed {
+            images,
+            refused,
+            skipped,
+        })
     }
 
-    fn entries(&self, client: &HttpClient) -> Result<Vec<Entry>, String> {
+    fn entries(&self, client: &HttpClient) -> Result<Found, String> {
         match self {
             Source::Folder(dir) => folder_entries(dir),
             Source::UrlList(path) => {
+                // A URL list names its images one by one: every line is taken.
                 let text = fs::read_to_string(path).map_err(|e| e.to_string())?;
-                url_list_entries(&text)
+                Ok(Found {
+                    entries: url_list_entries(&text)?,
+                    skipped: Vec::new(),
+                })
             }
             Source::Listing(prefix) => {
                 let body = client.get(prefix).map_err(|e| e.to_string())?;
@@ -109,6 +126,17 @@ impl Source {
     }
 }
 
+/// What a source lists, sorted into the batch and the rest.
+#[derive(Debug)]
+pub struct Listed {
+    /// The images of the batch, with unique stems.
+    pub images: Vec<Image>,
+    /// An outcome for every image refused before any work (an unsafe name).
+    pub refused: Vec<Outcome>,
+    /// Every file that is not an image of the batch, and why.
+    pub skipped: Vec<Skipped>,
+}
+
 /// One listed image before it has a stem.
 struct Entry {
     location: Location,
@@ -116,29 +144,81 @@ struct Entry {
     name: String,
 }
 
-fn is_image_name(name: &str) -> bool {
+/// A listing's images, and the files it passed over with the reason.
+#[derive(Default)]
+struct Found {
+    entries: Vec<Entry>,
+    skipped: Vec<Skipped>,
+}
+
+impl Found {
+    fn sorted(mut self) -> Found {
+        self.entries.sort_by(|a, b| a.name.cmp(&b.name));
+        self.skipped.sort_by(|a, b| a.source.cmp(&b.source));
+        self
+    }
+}
+
+/// Why a listed name is not taken as an image, or `None` when it is one. Hidden files
+/// (`.name`) are `Some("")`: not part of a folder, as `ls` shows it, and not named in the
+/// summary (the corpus keeps its marker file so).
+fn why_not_an_image(name: &str) -> Option<String> {
+    if name.starts_with('.') {
+        return Some(String::new());
+    }
     let extension = name
         .rsplit_once('.')
         .map(|(_, ext)| ext.to_ascii_lowercase());
-    !name.starts_with('.') && extension.is_some_and(|ext| IMAGE_EXTENSIONS.contains(&ext.as_str()))
+    match extension {
+        Some(ext) if IMAGE_EXTENSIONS.contains(&ext.as_str()) => None,
+        Some(ext) => Some(format!(
+            "not an image name: .{ext} is none of .jpg, .jpeg, .png, .webp, .gif"
+        )),
+        None => Some("not an image name: it has no extension".into()),
+    }
 }
 
-fn folder_entries(dir: &Path) -> Result<Vec<Entry>, String> {
-    let mut entries = Vec::new();
+/// Sorts one listed file into `found`: an image entry, or a skipped file with the
+/// reason (a hidden file goes nowhere).
+fn take(found: &mut Found, entry: Entry) {
+    match why_not_an_image(&entry.name) {
+        None => found.entries.push(entry),
+        Some(reason) if reason.is_empty() => {}
+        Some(reason) => found.skipped.push(Skipped {
+            source: entry.source,
+            reason,
+        }),
+    }
+}
+
+fn folder_entries(dir: &Path) -> Result<Found, String> {
+    let mut found = Found::default();
     for item in fs::read_dir(dir).map_err(|e| e.to_string())? {
         let item = item.map_err(|e| e.to_string())?;
         let name = item.file_name().to_string_lossy().into_owned();
-        if is_image_name(&name) && item.file_type().is_ok_and(|t| t.is_file()) {
-            let path = item.path();
-            entries.push(Entry {
-                source: path.display().to_string(),
-                location: Location::File(path),
-                name,
-            });
+        let path = item.path();
+        let source = path.display().to_string();
+        if name.starts_with('.') {
+            continue;
         }
+        if !item.file_type().is_ok_and(|t| t.is_file()) {
+            found.skipped.push(Skipped {
+                source,
+                reason: "not a file (subfolders are not read)".into(),
+            });
+            continue;
+        }
+        let location = Location::File(path);
+        take(
+            &mut found,
+            Entry {
+                location,
+                source,
+                name,
+            },
+        );
     }
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
+    Ok(found.sorted())
 }
 
 fn url_list_entries(text: &str) -> Result<Vec<Entry>, String> {
@@ -174,41 +254,57 @@ pub fn file_name_of_url(text: &str) -> Result<String, String> {
 
 /// The image objects under an S3 prefix, each with a presigned GET: from here on it is a
 /// plain URL, which every chapter's HTTP client can fetch.
-fn s3_entries(place: &S3Place, client: &HttpClient) -> Result<Vec<Entry>, SetupError> {
-    let mut entries = Vec::new();
+fn s3_entries(place: &S3Place, client: &HttpClient) -> Result<Found, SetupError> {
+    let mut found = Found::default();
     for key in place.list(client)? {
         let name = key.rsplit('/').next().unwrap_or_default().to_string();
-        if !is_image_name(&name) {
+        let source = format!("s3://{}/{key}", place.bucket);
+        if why_not_an_image(&name).is_some() {
+            // Skipped without presigning a URL nobody will fetch.
+            let location = Location::Url(source.clone());
+            take(
+                &mut found,
+                Entry {
+                    location,
+                    source,
+                    name,
+                },
+            );
             continue;
         }
         let url = place.get_url(&key).map_err(SetupError::Other)?;
-        entries.push(Entry {
+        found.entries.push(Entry {
             location: Location::Url(url),
-            source: format!("s3://{}/{key}", place.bucket),
+            source,
             name,
         });
     }
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
+    Ok(found.sorted())
 }
 
-fn listing_entries(prefix: &str, body: &[u8]) -> Result<Vec<Entry>, String> {
+fn listing_entries(prefix: &str, body: &[u8]) -> Result<Found, String> {
     let listing: Vec<ListingEntry> =
         serde_json::from_slice(body).map_err(|e| format!("the listing is not JSON: {e}"))?;
-    let mut entries: Vec<Entry> = listing
-        .into_iter()
-        .filter(|item| item.kind == "file" && is_image_name(&item.name))
-        .map(|item| {
-            let url = format!("{prefix}{}", utf8_percent_encode(&item.name, SEGMENT));
-            Entry {
-                location: Location::Url(url.clone()),
-                source: url,
-                name: item.name,
+    let mut found = Found::default();
+    for item in listing {
+        let url = format!("{prefix}{}", utf8_percent_encode(&item.name, SEGMENT));
+        if item.kind != "file" {
+            if !item.name.starts_with('.') {
+                found.skipped.push(Skipped {
+                    source: url,
+                    reason: "not a file (subfolders are not read)".into(),
+                });
             }
-        })
-        .collect();
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
+            continue;
+        }
+        let entry = Entry {
+            location: Location::Url(url.clone()),
+            source: url,
+            name: item.name,
+        };
+        take(&mut found, entry);
+    }
+    Ok(found.sorted())
 }
 
 #[cfg(test)]
@@ -240,8 +336,21 @@ mod tests {
     fn listings_in_nginx_shape_keep_only_images() {
         let body = br#"[{"name":"b.png","type":"file","size":3},{"name":"a.jpg","type":"file"},
             {"name":"sub","type":"directory"},{"name":"notes.txt","type":"file"}]"#;
-        let entries = listing_entries("http://h/p/", body).unwrap();
-        let urls: Vec<&str> = entries.iter().map(|e| e.source.as_str()).collect();
+        let found = listing_entries("http://h/p/", body).unwrap();
+        let urls: Vec<&str> = found.entries.iter().map(|e| e.source.as_str()).collect();
         assert_eq!(urls, ["http://h/p/a.jpg", "http://h/p/b.png"]);
+        let skipped: Vec<&str> = found.skipped.iter().map(|s| s.source.as_str()).collect();
+        assert_eq!(skipped, ["http://h/p/notes.txt", "http://h/p/sub"]);
+    }
+
+    #[test]
+    fn webp_and_gif_are_image_names_and_the_rest_say_why_not() {
+        for name in ["a.webp", "b.GIF", "c.jpeg", "d.PNG"] {
+            assert_eq!(why_not_an_image(name), None, "{name}");
+        }
+        let heic = why_not_an_image("IMG_0001.HEIC").unwrap();
+        assert!(heic.contains(".heic is none of"), "{heic}");
+        assert!(why_not_an_image("README").unwrap().contains("no extension"));
+        assert_eq!(why_not_an_image(".complete").as_deref(), Some(""));
     }
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{HttpConfig, Image, ImageError, Outcome, Sizes, Thumbnail};
+use crate::contract::{HttpConfig, Image, ImageError, Outcome, OutputFormat, Sizes, Thumbnail};
 use crate::io::{HttpClient, Output};
 use crate::kernel;
 use crate::trace::{Phase, Tracer};
@@ -38,6 +38,9 @@ pub struct JobSpec {
     pub http: HttpConfig,
     /// Images whose header declares more pixels than this are refused before decoding.
     pub max_pixels: u64,
+    /// The format thumbnails are written in (`--format`).
+    #[serde(default)]
+    pub format: OutputFormat,
 }
 
 /// Whether [`Job::say`] is silenced (`--quiet`), for the whole process.
@@ -131,7 +134,12 @@ impl Job {
     pub fn thumbnail(&self, image: &Image, bytes: &[u8]) -> Result<Vec<Thumbnail>, ImageError> {
         self.tracer().record(image.label(), Phase::Resize, || {
             let spec = &self.inner.spec;
-            Ok(kernel::thumbnails(bytes, &spec.sizes, spec.max_pixels)?)
+            Ok(kernel::thumbnails_as(
+                bytes,
+                &spec.sizes,
+                spec.max_pixels,
+                spec.format,
+            )?)
         })
     }
 

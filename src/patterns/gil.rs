@@ -201,15 +201,16 @@ pub fn thumbnail_holding(
 ) -> Result<Vec<Thumbnail>, ImageError> {
     let spec = job.spec();
     let mut piece_start = trace::now_us();
-    let result = kernel::thumbnails_in_steps(bytes, &spec.sizes, spec.max_pixels, || {
-        if gil.switch_requested() {
-            let waiting_since = trace::now_us();
-            push_span(job, image, Phase::Resize, piece_start, waiting_since);
-            gil.switch();
-            piece_start = trace::now_us();
-            push_span(job, image, Phase::QueueWait, waiting_since, piece_start);
-        }
-    });
+    let result =
+        kernel::thumbnails_in_steps(bytes, &spec.sizes, spec.max_pixels, spec.format, || {
+            if gil.switch_requested() {
+                let waiting_since = trace::now_us();
+                push_span(job, image, Phase::Resize, piece_start, waiting_since);
+                gil.switch();
+                piece_start = trace::now_us();
+                push_span(job, image, Phase::QueueWait, waiting_since, piece_start);
+            }
+        });
     push_span(job, image, Phase::Resize, piece_start, trace::now_us());
     Ok(result?)
 }

@@ -1,0 +1,210 @@
+//! Decoding: the bytes of a JPEG, PNG, WebP or GIF into pixels, with what the pixels
+//! alone do not say (how to turn them to show them, and their colour profile).
+//!
+//! Images whose header declares more pixels than a budget are refused after reading the
+//! header and before allocating any pixel buffer: a 40-byte PNG can claim 100000x100000.
+
+use std::io::Cursor;
+
+use fast_image_resize::PixelType;
+use fast_image_resize::images::Image as PixelBuffer;
+use image::codecs::gif::GifDecoder;
+use image::codecs::png::PngDecoder;
+use image::codecs::webp::WebPDecoder;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, RgbaImage};
+
+use super::{eighth, orientation, resize_target};
+use crate::contract::{Format, KernelError, Sizes};
+
+/// Decoded pixels, possibly at a reduced scale, and what the kernel needs beside them.
+pub(super) struct Decoded {
+    /// The pixels as stored (not yet turned by `orientation`).
+    pub pixels: PixelBuffer<'static>,
+    /// The size of the full image as stored, which the thumbnails' sizes are computed
+    /// from, so that a scaled decode changes nothing but the speed.
+    pub full_width: u32,
+    pub full_height: u32,
+    /// How to turn the pixels to show them (EXIF).
+    pub orientation: Orientation,
+    /// The embedded ICC colour profile, if any.
+    pub icc: Option<Vec<u8>>,
+}
+
+/// Decodes an image of a sniffed `format`; a JPEG at the smallest scale `sizes` allow.
+pub(super) fn decode(
+    format: Format,
+    bytes: &[u8],
+    sizes: &Sizes,
+    max_pixels: u64,
+) -> Result<Decoded, KernelError> {
+    let corrupt = |e: image::ImageError| KernelError::Corrupt(e.to_string());
+    match format {
+        Format::Jpeg => decode_jpeg(bytes, sizes, max_pixels),
+        Format::Png => {
+            // The size is read from the header chunk by hand, before any decoder runs:
+            // the budget is checked on 24 bytes, not after a decoder has started reading.
+            let (width, height) = png_dimensions(bytes)?;
+            check_budget(width.into(), height.into(), max_pixels)?;
+            decode_with_image(
+                PngDecoder::new(Cursor::new(bytes)).map_err(corrupt)?,
+                max_pixels,
+            )
+        }
+        Format::Webp => decode_with_image(
+            WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?,
+            max_pixels,
+        ),
+        // The `image` crate's GIF decoder gives the first frame of an animation.
+        Format::Gif => decode_with_image(
+            GifDecoder::new(Cursor::new(bytes)).map_err(corrupt)?,
+            max_pixels,
+        ),
+    }
+}
+
+fn check_budget(width: u64, height: u64, budget: u64) -> Result<(), KernelError> {
+    if width.saturating_mul(height) > budget {
+        return Err(KernelError::TooManyPixels {
+            width,
+            height,
+            budget,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(KernelError::Corrupt(format!(
+            "the header declares {width}x{height} pixels"
+        )));
+    }
+    Ok(())
+}
+
+fn decode_jpeg(bytes: &[u8], sizes: &Sizes, max_pixels: u64) -> Result<Decoded, KernelError> {
+    let corrupt = |e: jpeg_decoder::Error| KernelError::Corrupt(e.to_string());
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    // Reads the markers up to the frame header, the EXIF and ICC segments among them
+    // (cameras put them first).
+    decoder.read_info().map_err(corrupt)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| KernelError::Corrupt("no frame header".into()))?;
+    let (full_width, full_height) = (u32::from(info.width), u32::from(info.height));
+    check_budget(full_width.into(), full_height.into(), max_pixels)?;
+    let orientation = orientation::from_exif(decoder.exif_data());
+    let icc = decoder.icc_profile();
+    decoder.set_max_decoding_buffer_size(
+        usize::try_from(max_pixels.saturating_mul(4)).unwrap_or(usize::MAX),
+    );
+    let decoded = |pixels| Decoded {
+        pixels,
+        full_width,
+        full_height,
+        orientation,
+        icc: icc.clone(),
+    };
+
+    // Ask for the smallest DCT scale that is still at least as large as the widest
+    // thumbnail, as stored: the resize that follows then works on a far smaller image.
+    let widest = sizes
+        .widths()
+        .iter()
+        .map(|&w| resize_target(orientation, (full_width, full_height), w))
+        .max();
+    // When 1/8 is enough, the fast path reads the DC coefficients alone (see
+    // `eighth`); for any JPEG it does not read, the general decoder below does.
+    let eighth_is_enough = widest.is_some_and(|(width, height)| {
+        width <= full_width.div_ceil(8) && height <= full_height.div_ceil(8)
+    });
+    if let Some(eighth) = eighth_is_enough.then(|| eighth::decode(bytes)).flatten() {
+        let pixel_type = match eighth.channels {
+            1 => PixelType::U8,
+            _ => PixelType::U8x3,
+        };
+        let pixels =
+            PixelBuffer::from_vec_u8(eighth.width, eighth.height, eighth.pixels, pixel_type)
+                .map_err(|e| KernelError::Corrupt(format!("truncated pixel data: {e}")))?;
+        return Ok(decoded(pixels));
+    }
+    if let Some((width, height)) = widest {
+        // Both fit in u16: they are no larger than the JPEG's own u16 dimensions.
+        decoder
+            .scale(width as u16, height as u16)
+            .map_err(corrupt)?;
+    }
+    let data = decoder.decode().map_err(corrupt)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| KernelError::Corrupt("no frame header".into()))?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    let (pixel_type, data) = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => (PixelType::U8x3, data),
+        jpeg_decoder::PixelFormat::L8 => (PixelType::U8, data),
+        jpeg_decoder::PixelFormat::CMYK32 => (PixelType::U8x3, cmyk_to_rgb(&data)),
+        jpeg_decoder::PixelFormat::L16 => {
+            return Err(KernelError::Corrupt("16-bit JPEG is not supported".into()));
+        }
+    };
+    let pixels = PixelBuffer::from_vec_u8(width, height, data, pixel_type)
+        .map_err(|e| KernelError::Corrupt(format!("truncated pixel data: {e}")))?;
+    Ok(decoded(pixels))
+}
+
+/// Adobe CMYK JPEGs store inverted ink values: scale each colour by the black channel.
+/// (Their colour profile, if any, is not applied: see `colour`.)
+fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
+    cmyk.chunks_exact(4)
+        .flat_map(|p| {
+            let k = u16::from(p[3]);
+            [0, 1, 2].map(|i| ((u16::from(p[i]) * k + 127) / 255) as u8)
+        })
+        .collect()
+}
+
+/// PNG, WebP and GIF, through the `image` crate's decoders, into RGB, or RGBA when some
+/// pixel is at least partly transparent.
+fn decode_with_image(
+    mut decoder: impl ImageDecoder,
+    max_pixels: u64,
+) -> Result<Decoded, KernelError> {
+    let corrupt = |e: image::ImageError| KernelError::Corrupt(e.to_string());
+    let (width, height) = decoder.dimensions();
+    check_budget(width.into(), height.into(), max_pixels)?;
+    // A damaged EXIF or ICC block loses only what it says, not the image.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
+    let has_alpha = decoder.color_type().has_alpha();
+    let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let (pixel_type, data) = match has_alpha.then(|| image.to_rgba8()) {
+        Some(rgba) if has_transparency(&rgba) => (PixelType::U8x4, rgba.into_raw()),
+        // An alpha channel that is opaque everywhere (every GIF frame comes as RGBA) is
+        // dropped: the image is opaque, and may become a JPEG.
+        _ => (PixelType::U8x3, image.into_rgb8().into_raw()),
+    };
+    let pixels = PixelBuffer::from_vec_u8(width, height, data, pixel_type)
+        .map_err(|e| KernelError::Corrupt(format!("truncated pixel data: {e}")))?;
+    Ok(Decoded {
+        pixels,
+        full_width: width,
+        full_height: height,
+        orientation,
+        icc,
+    })
+}
+
+fn has_transparency(rgba: &RgbaImage) -> bool {
+    rgba.pixels().any(|pixel| pixel[3] < 255)
+}
+
+/// Width and height from a PNG's first chunk, which must be `IHDR` (the PNG standard
+/// puts it first): 8 bytes of signature, 4 of length, 4 of type, then the two sizes.
+fn png_dimensions(bytes: &[u8]) -> Result<(u32, u32), KernelError> {
+    let field = |at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+    };
+    match (bytes.get(12..16), field(16), field(20)) {
+        (Some(b"IHDR"), Some(width), Some(height)) => Ok((width, height)),
+        _ => Err(KernelError::Corrupt(
+            "the PNG header chunk is missing".into(),
+        )),
+    }
+}
