@@ -56,6 +56,10 @@ enum Action {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
+        /// Add the real-photo samples: a JPEG for each EXIF orientation, a Display P3
+        /// photo, WebP files and a GIF.
+        #[arg(long)]
+        photos: bool,
     },
     /// Serve a folder as an object store on 127.0.0.1 (GET, HEAD, PUT, listing).
     Serve {
@@ -119,7 +123,7 @@ fn main() -> ExitCode {
             report: flags,
             bench,
         }) => report(&flags.runs, &flags.out, flags.criterion, bench),
-        Some(Action::Corpus { spec, out }) => make_corpus(spec, out),
+        Some(Action::Corpus { spec, out, photos }) => make_corpus(spec, out, photos),
         Some(Action::Serve {
             root,
             port,
@@ -141,9 +145,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn make_corpus(spec: CorpusSpec, out: PathBuf) -> Result<()> {
-    let files = corpus::generate(&spec, &out)
+fn make_corpus(spec: CorpusSpec, out: PathBuf, photos: bool) -> Result<()> {
+    let mut files = corpus::generate(&spec, &out)
         .with_context(|| format!("generating into {}", out.display()))?;
+    if photos {
+        files.extend(
+            corpus::write_samples(&spec, &out)
+                .with_context(|| format!("writing samples into {}", out.display()))?,
+        );
+    }
     println!("{} images in {}", files.len(), out.display());
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use common::{Case, Run, TestCorpus, run_chapter};
 use workbench::chapters;
+use workbench::harness::corpus::{self, Sample};
 use workbench::harness::samples;
 use workbench::harness::store::{RunningStore, StoreConfig};
 use workbench::kernel::target_size;
@@ -61,6 +62,82 @@ fn every_chapter_writes_the_same_thumbnails_as_ch00() {
                             bytes == &expected[name],
                             "{}: {name} differs from ch00's",
                             chapter.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The photos people have, beside the corpus: a phone photo on its side, a Display P3
+/// photo, WebP (opaque and transparent), a GIF, and a text file that is no image.
+#[test]
+fn a_folder_of_jpeg_png_webp_and_gif_gives_the_same_set_from_every_chapter() {
+    let corpus = TestCorpus::new();
+    let photos = [
+        (Sample::Turned(6), "turned-6", "jpg"),
+        (Sample::DisplayP3, "display-p3", "jpg"),
+        (Sample::Webp, "lossless", "jpg"),
+        (Sample::WebpTransparent, "transparent", "png"),
+        (Sample::Gif, "first-frame", "jpg"),
+    ];
+    for (sample, _, _) in photos {
+        let bytes = corpus::sample_bytes(&common::spec(), 1, sample).unwrap();
+        fs::write(corpus.dir.path().join(sample.file_name()), bytes).unwrap();
+    }
+    fs::write(corpus.dir.path().join("notes.txt"), "not an image").unwrap();
+    let store = corpus.store();
+    let mut reference: Option<BTreeMap<String, Vec<u8>>> = None;
+    for chapter in chapters::ALL {
+        for source in [corpus.dir.path().to_str().unwrap(), store.url()] {
+            let run = run_chapter(chapter.name, source, &[]);
+            let what = format!("{} on {source}", chapter.name);
+            assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+            assert!(
+                run.summary["failed"].as_array().unwrap().is_empty(),
+                "{what}"
+            );
+            let skipped = run.summary["skipped"].as_array().unwrap();
+            assert_eq!(skipped.len(), 1, "{what}: {skipped:?}");
+            assert!(
+                skipped[0]["source"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("notes.txt")
+            );
+            assert!(
+                skipped[0]["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not an image name")
+            );
+            let files = read_all(run.out());
+            assert_eq!(
+                files.len(),
+                (corpus.files.len() + photos.len()) * 3,
+                "{what}"
+            );
+            for (_, stem, extension) in photos {
+                for width in [32, 64, 200] {
+                    let name = format!("{stem}_{width}.{extension}");
+                    assert!(files.contains_key(&name), "{what}: no {name}");
+                }
+            }
+            // 480x320 stored, shown 320x480: the thumbnail is a portrait.
+            let turned = image::load_from_memory(&files["turned-6_200.jpg"]).unwrap();
+            assert_eq!((turned.width(), turned.height()), (200, 300), "{what}");
+            match &reference {
+                None => reference = Some(files),
+                Some(expected) => {
+                    assert_eq!(
+                        files.keys().collect::<Vec<_>>(),
+                        expected.keys().collect::<Vec<_>>()
+                    );
+                    for (name, bytes) in &files {
+                        assert!(
+                            bytes == &expected[name],
+                            "{what}: {name} differs from ch00's"
                         );
                     }
                 }
@@ -218,6 +295,16 @@ fn an_empty_file_fails_alone() {
 #[test]
 fn text_named_jpg_fails_alone() {
     check_bad_input(Case::file("bad-text.jpg", samples::text(), "not an image"));
+}
+
+#[test]
+fn a_format_that_is_not_read_is_named() {
+    // The start of an iPhone's HEIC file, saved under a JPEG name.
+    check_bad_input(Case::file(
+        "bad-heic.jpg",
+        b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(),
+        "unsupported format: HEIC",
+    ));
 }
 
 #[test]

@@ -117,6 +117,7 @@ pub fn thumbnails_in_steps(
     order.sort_by_key(|&i| std::cmp::Reverse(widths[i]));
     let mut thumbs: Vec<Option<Thumbnail>> = vec![None; widths.len()];
     for i in order {
+        // ANCHOR: resize_and_turn
         let (width, height) = resize_target(decoded.orientation, stored, widths[i]);
         let mut resized = PixelBuffer::new(width, height, source.pixel_type());
         resizer
@@ -125,6 +126,7 @@ pub fn thumbnails_in_steps(
         // Turned upright only now, on the thumbnail: a few thousand pixels to move
         // instead of the whole photo.
         let upright = orientation::upright(&resized, decoded.orientation)?;
+        // ANCHOR_END: resize_and_turn
         thumbs[i] = Some(Thumbnail {
             requested_width: widths[i],
             width: upright.width(),

@@ -52,12 +52,17 @@ use crate::platform;
 mod colour;
 mod error;
 mod noise;
+mod photos;
 mod random;
 mod scene;
 mod shape;
 mod spec;
 
 pub use error::CorpusError;
+pub use photos::{
+    Sample, Tags, display_p3_profile, encode_tagged, exif_with_orientation, sample_bytes,
+    write_samples,
+};
 use random::SplitMix64;
 use scene::render;
 pub use spec::{CorpusSpec, file_name};
