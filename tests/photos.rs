@@ -227,18 +227,26 @@ fn a_display_p3_photo_is_converted_to_srgb() {
 #[test]
 fn a_display_p3_photo_matches_its_srgb_conversion_across_the_picture() {
     let spec = small_spec();
-    let bytes = corpus::sample_bytes(&spec, 0, Sample::DisplayP3).unwrap();
-    let thumb = &thumbnails(&bytes, &"200".parse().unwrap(), DEFAULT_MAX_PIXELS).unwrap()[0];
-    let made = decode(thumb).to_rgb8();
-    // The same photo, decoded without colour management, resized, and converted here.
-    let raw = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let p3 = corpus::sample_bytes(&spec, 0, Sample::DisplayP3).unwrap();
+    // The same pixels, encoded the same way, without the profile.
+    let untagged = corpus::image_bytes(&spec, 0).unwrap();
+    let thumbnail = |bytes: &[u8]| {
+        let sizes = "200".parse().unwrap();
+        // PNG thumbnails, so that no JPEG re-encoding blurs the comparison.
+        let thumbs = thumbnails_as(bytes, &sizes, DEFAULT_MAX_PIXELS, OutputFormat::Png);
+        decode(&thumbs.unwrap()[0]).to_rgb8()
+    };
+    let (from_p3, from_untagged) = (thumbnail(&p3), thumbnail(&untagged));
+    // The photo decoded without colour management and resized here: converted by this
+    // file's own arithmetic, it is what the P3 thumbnail must look like.
+    let raw = image::load_from_memory(&p3).unwrap().to_rgb8();
     let small = image::imageops::resize(
         &raw,
-        made.width(),
-        made.height(),
+        from_p3.width(),
+        from_p3.height(),
         image::imageops::FilterType::Lanczos3,
     );
-    let mean_difference = |convert: fn([u8; 3]) -> [u8; 3]| {
+    let mean_difference = |made: &RgbImage, convert: fn([u8; 3]) -> [u8; 3]| {
         let total: u64 = made
             .pixels()
             .zip(small.pixels())
@@ -249,16 +257,15 @@ fn a_display_p3_photo_matches_its_srgb_conversion_across_the_picture() {
             .sum();
         total as f64 / (made.width() * made.height() * 3) as f64
     };
-    let converted = mean_difference(p3_to_srgb);
-    let unconverted = mean_difference(|p| p);
-    assert!(
-        converted < 2.5,
-        "mean difference {converted:.2} from the sRGB conversion"
-    );
-    assert!(
-        unconverted > converted + 1.0,
-        "converted {converted:.2}, as if untagged {unconverted:.2}"
-    );
+    // Two decoders and two resizers never agree exactly: the untagged photo against its
+    // own resize gives the floor that any difference is measured from.
+    let floor = mean_difference(&from_untagged, |p| p);
+    let converted = mean_difference(&from_p3, p3_to_srgb);
+    let as_if_untagged = mean_difference(&from_p3, |p| p);
+    let figures =
+        format!("floor {floor:.2}, converted {converted:.2}, as if untagged {as_if_untagged:.2}");
+    assert!(converted < floor + 0.5, "{figures}");
+    assert!(as_if_untagged > floor + 2.0, "{figures}");
 }
 
 #[test]
