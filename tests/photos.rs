@@ -326,3 +326,35 @@ fn the_format_flag_chooses_the_thumbnails_format() {
     );
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+/// Each channel's mean over the picture: what survives resizing and JPEG alike.
+fn mean_colour(image: &RgbImage) -> [f64; 3] {
+    let count = f64::from(image.width() * image.height());
+    let mut sums = [0.0; 3];
+    for pixel in image.pixels() {
+        for (sum, &value) in sums.iter_mut().zip(&pixel.0) {
+            *sum += f64::from(value);
+        }
+    }
+    sums.map(|sum| sum / count)
+}
+
+#[test]
+fn a_lossy_webp_is_read() {
+    // Lossy WebP (a `VP8 ` chunk) has no pure-Rust encoder, so this one is kept as a
+    // file (see tests/data/README.md).
+    let bytes = include_bytes!("data/lossy.webp");
+    assert!(contains(bytes, b"VP8 "), "the sample is lossy");
+    let thumbs = thumbnails(bytes, &"64,32".parse().unwrap(), DEFAULT_MAX_PIXELS).unwrap();
+    let sizes: Vec<(u32, u32)> = thumbs.iter().map(|t| (t.width, t.height)).collect();
+    assert_eq!(sizes, [(64, 43), (32, 21)]);
+    assert!(thumbs.iter().all(|t| t.format == Format::Jpeg));
+    let source = mean_colour(&image::load_from_memory(bytes).unwrap().to_rgb8());
+    let made = mean_colour(&decode(&thumbs[0]).to_rgb8());
+    for (a, b) in source.iter().zip(made) {
+        assert!(
+            (a - b).abs() < 4.0,
+            "mean colour {made:?}, source {source:?}"
+        );
+    }
+}

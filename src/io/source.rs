@@ -344,6 +344,29 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_names_what_it_skips_and_hides_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.webp", "a.gif", "c.jpg", "notes.txt", ".hidden.jpg"] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let found = folder_entries(dir.path()).unwrap();
+        let names: Vec<&str> = found.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["a.gif", "b.webp", "c.jpg"]);
+        let skipped: Vec<(String, &str)> = found
+            .skipped
+            .iter()
+            .map(|s| {
+                let name = Path::new(&s.source).file_name().unwrap();
+                (name.to_string_lossy().into_owned(), s.reason.as_str())
+            })
+            .collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert_eq!(skipped[0].0, "notes.txt");
+        assert!(skipped[1].1.contains("subfolders are not read"));
+    }
+
+    #[test]
     fn webp_and_gif_are_image_names_and_the_rest_say_why_not() {
         for name in ["a.webp", "b.GIF", "c.jpeg", "d.PNG"] {
             assert_eq!(why_not_an_image(name), None, "{name}");
