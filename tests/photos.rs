@@ -358,3 +358,33 @@ fn a_lossy_webp_is_read() {
         );
     }
 }
+
+#[test]
+fn a_workload_with_photos_serves_the_samples_beside_the_corpus() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let binary = chapters::binary_path(chapters::ALL[0].name).unwrap();
+    let output = std::process::Command::new(binary)
+        .args([
+            "--workload",
+            "io",
+            "--photos",
+            "--count",
+            "2",
+            "--latency",
+            "0ms",
+        ])
+        .args(["--json", "--quiet", "--out"])
+        .arg(out.path())
+        .env("WORKBENCH_CACHE", cache.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let images = 2 + Sample::all().len();
+    assert_eq!(summary["images"], images);
+    assert_eq!(summary["thumbnails"], images * 3);
+    assert!(out.path().join("turned-6_64.jpg").is_file());
+    assert!(out.path().join("transparent_64.png").is_file());
+}

@@ -69,6 +69,11 @@ pub struct Common {
     #[arg(long, default_value_t = 48)]
     pub count: usize,
 
+    /// Add the real-photo samples to the generated corpus: a JPEG for each EXIF
+    /// orientation, a Display P3 photo, WebP files and a GIF.
+    #[arg(long)]
+    pub photos: bool,
+
     /// The embedded store's knobs, used when it serves the corpus.
     #[command(flatten)]
     pub store: StoreFlags,

@@ -39,7 +39,11 @@ pub fn setup(chapter: &str, common: &Common) -> Result<Setup, SetupError> {
     }
     let workload = common.workload;
     let spec = workload.unwrap_or(Workload::Mixed).corpus(common.count);
-    let corpus_dir = corpus_folder(&spec)?;
+    let corpus_dir = if common.photos {
+        corpus_folder_with_photos(&spec)?
+    } else {
+        corpus_folder(&spec)?
+    };
     if workload == Some(Workload::Cpu) {
         return Ok(Setup {
             source: Source::Folder(corpus_dir),
@@ -75,6 +79,22 @@ pub fn corpus_folder(spec: &CorpusSpec) -> Result<PathBuf, SetupError> {
         .and_then(|file| file.parent())
         .map(Path::to_path_buf)
         .ok_or_else(|| SetupError::Other("the corpus is empty: --count must be at least 1".into()))
+}
+
+/// The folder holding the corpus `spec` and the real-photo samples (`--photos`).
+pub fn corpus_folder_with_photos(spec: &CorpusSpec) -> Result<PathBuf, SetupError> {
+    let root = cache_root();
+    let files = corpus::cached_with_photos(spec, &root).map_err(|e| {
+        SetupError::Other(format!(
+            "cannot prepare the corpus in {}: {e}",
+            root.display()
+        ))
+    })?;
+    files
+        .first()
+        .and_then(|file| file.parent())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| SetupError::Other("the corpus is empty".into()))
 }
 
 /// Where generated corpora are cached: `$WORKBENCH_CACHE`, else `corpus/` in the cargo

@@ -99,14 +99,31 @@ pub fn generate(spec: &CorpusSpec, dir: &Path) -> Result<Vec<PathBuf>, CorpusErr
 /// The marker holds the generator's version, so a cache made by an older version of the
 /// drawing code is made again rather than silently reused.
 pub fn cached(spec: &CorpusSpec, cache_root: &Path) -> Result<Vec<PathBuf>, CorpusError> {
-    check(spec)?;
-    let dir = cache_root.join(spec.cache_name());
-    let marker = dir.join(MARKER_NAME);
-    let expected = marker_text(spec);
+    cached_in(spec, &cache_root.join(spec.cache_name()), false)
+}
 
-    let paths: Vec<PathBuf> = (0..spec.count)
+/// [`cached`], with the real-photo samples ([`Sample::all`]) beside the corpus, in a
+/// folder of its own (`<spec.cache_name()>-photos/`), so that the plain corpus, which
+/// the benches measure, never changes.
+pub fn cached_with_photos(
+    spec: &CorpusSpec,
+    cache_root: &Path,
+) -> Result<Vec<PathBuf>, CorpusError> {
+    let dir = cache_root.join(format!("{}-photos", spec.cache_name()));
+    cached_in(spec, &dir, true)
+}
+
+fn cached_in(spec: &CorpusSpec, dir: &Path, photos: bool) -> Result<Vec<PathBuf>, CorpusError> {
+    check(spec)?;
+    let marker = dir.join(MARKER_NAME);
+    let expected = marker_text(spec, photos);
+
+    let mut paths: Vec<PathBuf> = (0..spec.count)
         .map(|index| dir.join(file_name(spec, index)))
         .collect();
+    if photos {
+        paths.extend(Sample::all().into_iter().map(|s| dir.join(s.file_name())));
+    }
     match fs::read_to_string(&marker) {
         Ok(found) if found == expected && paths.iter().all(|path| path.is_file()) => {
             return Ok(paths);
@@ -136,7 +153,10 @@ pub fn cached(spec: &CorpusSpec, cache_root: &Path) -> Result<Vec<PathBuf>, Corp
             });
         }
     }
-    let paths = generate(spec, &dir)?;
+    let mut paths = generate(spec, dir)?;
+    if photos {
+        paths.extend(write_samples(spec, dir)?);
+    }
     // Written last, and atomically: its presence means every image above is complete.
     write(&marker, expected.as_bytes())?;
     Ok(paths)
@@ -191,10 +211,12 @@ const MARKER_NAME: &str = ".complete";
 /// caches made by the old code are not reused.
 const GENERATOR_VERSION: u32 = 1;
 
-/// What [`cached`] writes in the marker: the generator version and the spec.
-fn marker_text(spec: &CorpusSpec) -> String {
+/// What [`cached`] writes in the marker: the generator version and the spec (and
+/// whether the photo samples are there too).
+fn marker_text(spec: &CorpusSpec, photos: bool) -> String {
+    let samples = if photos { " with photo samples" } else { "" };
     format!(
-        "thumbnail-workbench corpus, generator v{GENERATOR_VERSION}\n{}\n",
+        "thumbnail-workbench corpus, generator v{GENERATOR_VERSION}{samples}\n{}\n",
         spec.cache_name()
     )
 }
@@ -351,6 +373,22 @@ mod tests {
         fs::remove_file(scratch.path().join(spec.cache_name()).join(MARKER_NAME))?;
         let third = cached(&spec, scratch.path())?;
         assert_eq!(fs::read(&third[0])?, image_bytes(&spec, 0)?);
+        Ok(())
+    }
+
+    #[test]
+    fn the_photo_samples_have_a_folder_of_their_own() -> TestResult {
+        let spec = tiny(13);
+        let scratch = tempfile::tempdir()?;
+        let plain = cached(&spec, scratch.path())?;
+        let with_photos = cached_with_photos(&spec, scratch.path())?;
+        assert_eq!(with_photos.len(), plain.len() + Sample::all().len());
+        assert_ne!(plain[0].parent(), with_photos[0].parent());
+        assert_eq!(fs::read(&plain[0])?, fs::read(&with_photos[0])?);
+        assert!(with_photos.iter().any(|p| p.ends_with("first-frame.gif")));
+        // The plain corpus's folder holds the corpus alone.
+        let in_plain = fs::read_dir(plain[0].parent().ok_or("no folder")?)?.count();
+        assert_eq!(in_plain, plain.len() + 1, "the images and the marker");
         Ok(())
     }
 
