@@ -146,6 +146,36 @@ fn a_folder_of_jpeg_png_webp_and_gif_gives_the_same_set_from_every_chapter() {
     }
 }
 
+/// `--format` reaches the kernel in every chapter: in worker threads, in worker
+/// processes (inside the job's spec), and through the simulated GIL.
+#[test]
+fn a_chosen_format_is_the_same_from_every_chapter() {
+    let corpus = TestCorpus::new();
+    let gif = corpus::sample_bytes(&common::spec(), 2, Sample::Gif).unwrap();
+    fs::write(corpus.dir.path().join("anim.gif"), gif).unwrap();
+    let flags = ["--format".to_string(), "webp".to_string()];
+    let mut reference: Option<BTreeMap<String, Vec<u8>>> = None;
+    for chapter in chapters::ALL {
+        let run = run_chapter(chapter.name, corpus.dir.path().to_str().unwrap(), &flags);
+        assert_eq!(run.code, 0, "{}: {}", chapter.name, run.stderr);
+        let files = read_all(run.out());
+        assert_eq!(
+            files.len(),
+            (corpus.files.len() + 1) * 3,
+            "{}",
+            chapter.name
+        );
+        assert!(
+            files.keys().all(|name| name.ends_with(".webp")),
+            "{files:?}"
+        );
+        match &reference {
+            None => reference = Some(files),
+            Some(expected) => assert!(&files == expected, "{}: differs from ch00", chapter.name),
+        }
+    }
+}
+
 #[test]
 fn thumbnails_have_the_contract_sizes_and_formats() {
     let corpus = TestCorpus::new();
