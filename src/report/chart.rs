@@ -182,7 +182,10 @@ pub fn bars(
             .disable_y_mesh()
             .y_labels(rows)
             .y_label_formatter(&|v| category(&labels, v))
+            .x_labels(12)
             .x_label_formatter(&|x| short(*x))
+            // A log axis's minor lines are many: only the labelled ones are drawn.
+            .light_line_style(TRANSPARENT)
             .label_style(("sans-serif", LABEL_FONT))
             .axis_desc_style(("sans-serif", LABEL_FONT))
             .x_desc(format!("{axis} (logarithmic scale)"))
@@ -325,7 +328,9 @@ pub fn lines(
             .x_desc(x_axis)
             .y_desc(format!("{y_axis} (logarithmic scale)"))
             .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_labels(12)
             .y_label_formatter(&|y| short(*y))
+            .light_line_style(TRANSPARENT)
             .label_style(("sans-serif", LABEL_FONT))
             .axis_desc_style(("sans-serif", LABEL_FONT))
             .draw()?;

@@ -266,8 +266,8 @@ fn bench(report: &Report, notes: &mut Vec<String>) -> Result<Vec<Section>, Chart
     intro.words.push(
         "Each chapter binary timed as a whole process by criterion (start-up included), \
          median of its samples with the 95% confidence interval; on `io` and `mixed` the \
-         embedded store answers after 50 ms. Times are on a logarithmic axis when they \
-         span more than ten times, so a 10 s run and a 0.5 s run both read."
+         embedded store answers after 50 ms. Times are on a logarithmic axis, so that a \
+         10 s run and a 0.5 s run both read: equal steps across are equal ratios."
             .to_string(),
     );
     let mut sections = vec![intro];

@@ -151,10 +151,11 @@ fn panel(svg: &mut String, trace: &Trace, axis: Axis, top: f64) {
         Axis::plot_width(),
         axis.seconds
     );
+    grid(svg, axis, lanes_top, lanes_bottom);
     lane_labels(svg, &workers, lanes_top, lane);
     spans(svg, trace, &workers, axis, lanes_top, lane);
     svg.push_str("</g>\n");
-    time_axis(svg, axis, lanes_top, lanes_bottom);
+    time_axis(svg, axis, lanes_bottom);
 }
 
 /// The legend: one box per phase, in a row above the lanes, so it covers no bar.
@@ -228,20 +229,30 @@ fn spans(
     }
 }
 
-/// The axis under the lanes: a line, ticks with their seconds, and its name.
-fn time_axis(svg: &mut String, axis: Axis, lanes_top: f64, lanes_bottom: f64) {
+/// A faint vertical line at every tick, drawn first so that the bars cover it.
+fn grid(svg: &mut String, axis: Axis, lanes_top: f64, lanes_bottom: f64) {
+    for tick in axis.ticks() {
+        let x = axis.x(tick);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{lanes_top}\" y2=\"{}\" stroke=\"#ddd\"/>",
+            lanes_bottom + 5.0
+        );
+    }
+}
+
+/// The axis under the lanes: a line, the ticks' seconds, and its name.
+fn time_axis(svg: &mut String, axis: Axis, lanes_bottom: f64) {
     let _ = writeln!(
         svg,
         "<line x1=\"{LABEL_COLUMN}\" x2=\"{}\" y1=\"{lanes_bottom}\" y2=\"{lanes_bottom}\" stroke=\"black\"/>",
         WIDTH - RIGHT_MARGIN
     );
     for tick in axis.ticks() {
-        let x = axis.x(tick);
         let _ = writeln!(
             svg,
-            "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{lanes_top}\" y2=\"{}\" stroke=\"#ddd\"/>\
-             <text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            lanes_bottom + 5.0,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            axis.x(tick),
             lanes_bottom + 18.0,
             tick_label(tick)
         );
