@@ -226,7 +226,16 @@ fn draw_timeline(paths: &[PathBuf], out: Option<PathBuf>, chrome: Option<PathBuf
     };
     workbench::platform::write_atomically(&out, text.as_bytes())
         .with_context(|| format!("writing {}", out.display()))?;
-    println!("{}: {} timeline(s)", out.display(), traces.len());
+    let chapters: Vec<&str> = traces.iter().map(|t| t.chapter.as_str()).collect();
+    match chapters[..] {
+        [one] => println!("{}: the timeline of {one}", out.display()),
+        _ => println!(
+            "{}: {} timelines on one time axis ({})",
+            out.display(),
+            chapters.len(),
+            chapters.join(", ")
+        ),
+    }
     Ok(())
 }
 
