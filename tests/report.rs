@@ -57,6 +57,25 @@ fn assert_charts_exist(folder: &Path) -> usize {
     charts
 }
 
+/// Every text of the SVG file `chart` is at least 11 px high.
+fn assert_text_is_readable(chart: &Path) {
+    let text = std::fs::read_to_string(chart).unwrap();
+    let document = roxmltree::Document::parse(&text).unwrap();
+    for node in document.descendants().filter(|n| n.has_tag_name("text")) {
+        let size: f64 = node
+            .ancestors()
+            .find_map(|a| a.attribute("font-size"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{}: a text without a size", chart.display()));
+        assert!(
+            size >= 11.0,
+            "{}: {:?} at {size} px",
+            chart.display(),
+            node.text()
+        );
+    }
+}
+
 /// Checks `report.html` against what was written: every chart inline (as many `<svg`
 /// documents, each under its file's name) and every table (one per CSV).
 fn assert_page_holds_everything(written: &Written) {
@@ -70,6 +89,7 @@ fn assert_page_holds_everything(written: &Written) {
     for chart in &written.charts {
         let name = chart.file_stem().unwrap().to_str().unwrap();
         assert!(html.contains(&format!("id=\"chart-{name}\"")), "{name}");
+        assert_text_is_readable(chart);
     }
     for csv in &written.csvs {
         let name = csv.file_stem().unwrap().to_str().unwrap();
@@ -402,4 +422,72 @@ fn a_missing_criterion_folder_is_explained_not_fatal() {
             .count(),
         1
     );
+}
+
+/// A pipeline run whose trace has `waiting` images downloaded before the first resize.
+fn pipeline_run(waiting: u64) -> Run {
+    let span = |phase, start_us, end_us| Span {
+        worker: "w".into(),
+        image: "a".into(),
+        phase,
+        start_us,
+        end_us,
+    };
+    let mut spans: Vec<Span> = (0..waiting)
+        .map(|i| span(Phase::Download, i, i + 1))
+        .collect();
+    spans.extend((0..waiting).map(|i| span(Phase::Resize, 100 + i, 101 + i)));
+    let summary = Summary {
+        chapter: "ch09-pipeline".into(),
+        images: waiting as usize,
+        thumbnails: 3 * waiting as usize,
+        failed: Vec::new(),
+        wall_s: 1.0,
+        download_s: 0.0,
+        resize_s: 0.0,
+        upload_s: 0.0,
+        overlap: 1.0,
+        peak_rss_mb: 50.0,
+    };
+    Run {
+        summary,
+        trace: Trace {
+            chapter: "ch09-pipeline".into(),
+            start_us: 0,
+            end_us: 200,
+            spans,
+        },
+        samples: Vec::new(),
+    }
+}
+
+#[test]
+fn a_busy_machine_and_an_inverted_backpressure_table_are_flagged() {
+    let out = tempfile::tempdir().unwrap();
+    let mut machine = Machine::this();
+    machine.load_before = Some([67.0, 60.0, 50.0]);
+    let report = Report {
+        workload: Workload::Mixed,
+        runs: Vec::new(),
+        backpressure: vec![
+            ("bounded (capacity 4)".into(), pipeline_run(6)),
+            ("unbounded".into(), pipeline_run(3)),
+        ],
+        bench: Bench::read(&out.path().join("no-criterion")),
+        machine,
+    };
+    let written = report.write(out.path()).unwrap();
+    let text = std::fs::read_to_string(&written.report).unwrap();
+    assert!(
+        text.contains("> **Warning:** the machine was busy: load average 67.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the unbounded run held at most 3 images waiting, no more than the bounded (capacity 4) run's 6"),
+        "{text}"
+    );
+    assert!(written.notes.iter().any(|n| n.contains("busy")));
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert_eq!(html.matches("class=\"warning\"").count(), 2);
+    assert_page_holds_everything(&written);
 }
