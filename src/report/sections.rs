@@ -118,13 +118,14 @@ fn tour_table(runs: &[Run]) -> Table {
             "chapter",
             "runs",
             "median s",
-            "95% interval",
+            "median low s",
+            "median high s",
             "mean s",
             "sd s",
             "min s",
             "max s",
             "images/s",
-            "speedup",
+            "speedup over ch00",
             "overlap",
             "user s",
             "system s",
@@ -141,18 +142,15 @@ fn tour_table(runs: &[Run]) -> Table {
             s.chapter.clone(),
             stats.runs.to_string(),
             seconds(stats.median_s),
-            format!(
-                "{} to {}",
-                seconds(stats.median_low_s),
-                seconds(stats.median_high_s)
-            ),
+            seconds(stats.median_low_s),
+            seconds(stats.median_high_s),
             seconds(stats.mean_s),
             seconds(stats.sd_s),
             seconds(stats.min_s),
             seconds(stats.max_s),
             format!("{:.1}", s.images as f64 / stats.median_s.max(1e-9)),
             baseline.map_or("-".to_string(), |b| {
-                format!("{:.1}x", b / stats.median_s.max(1e-9))
+                format!("{:.2}", b / stats.median_s.max(1e-9))
             }),
             format!("{:.2}", s.overlap),
             optional(cpu.map(|c| c.user_s), 2),
@@ -367,7 +365,8 @@ fn workload_section(
         &[
             "chapter",
             "median s",
-            "95% interval",
+            "median low s",
+            "median high s",
             "mean s",
             "sd s",
             "min s",
@@ -381,17 +380,14 @@ fn workload_section(
         table.row(vec![
             chapter.to_string(),
             seconds(stats.median_s),
-            format!(
-                "{} to {}",
-                seconds(stats.median_low_s),
-                seconds(stats.median_high_s)
-            ),
+            seconds(stats.median_low_s),
+            seconds(stats.median_high_s),
             seconds(stats.mean_s),
             seconds(stats.sd_s),
             seconds(stats.min_s),
             seconds(stats.max_s),
             baseline.map_or("-".to_string(), |b| {
-                format!("{:.1}x", b.median_s / e.median_s.max(1e-12))
+                format!("{:.2}", b.median_s / e.median_s.max(1e-12))
             }),
         ]);
     }
