@@ -145,14 +145,11 @@ impl Report {
     /// charts, `report.html`, `results.json` and a CSV per table.
     pub fn write(&self, folder: &Path) -> Result<Written, ReportError> {
         let written_at = httpdate::fmt_http_date(std::time::SystemTime::now());
+        let after = load_average();
         let load = results::Load {
             before: self.machine.load_before,
-            after: load_average(),
-            busy: None,
-        };
-        let load = results::Load {
-            busy: self.machine.busy(load.after),
-            ..load
+            after,
+            busy: self.machine.busy(after),
         };
         let build = Build::this();
         let mut notes = Vec::new();
