@@ -329,7 +329,19 @@ fn prepare_corpora(flags: &RunFlags) -> Result<()> {
             spec.height
         );
         let _ = std::io::Write::flush(&mut std::io::stdout());
-        corpus_folder(&spec).context("preparing the corpus")?;
+        // A ticking clock on a terminal, so that a minute of drawing photos shows as work.
+        let clock = if std::io::stderr().is_terminal() {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed}") {
+            clock.set_style(style);
+        }
+        clock.enable_steady_tick(Duration::from_millis(200));
+        let prepared = corpus_folder(&spec).context("preparing the corpus");
+        clock.finish_and_clear();
+        prepared?;
         println!("ready in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(())
