@@ -321,14 +321,13 @@ fn prepare_corpora(flags: &RunFlags) -> Result<()> {
     }
     for (workload, spec) in specs {
         let started = Instant::now();
-        print!(
-            "Preparing the corpus for `{}`: {} images of {}x{} (made once, then cached)... ",
+        println!(
+            "Preparing the corpus for `{}`: {} images of {}x{} (made once, then cached)",
             workload.name(),
             spec.count,
             spec.width,
             spec.height
         );
-        let _ = std::io::Write::flush(&mut std::io::stdout());
         // A ticking clock on a terminal, so that a minute of drawing photos shows as work.
         let clock = if std::io::stderr().is_terminal() {
             ProgressBar::new_spinner()
@@ -342,7 +341,7 @@ fn prepare_corpora(flags: &RunFlags) -> Result<()> {
         let prepared = corpus_folder(&spec).context("preparing the corpus");
         clock.finish_and_clear();
         prepared?;
-        println!("ready in {:.1} s", started.elapsed().as_secs_f64());
+        println!("  ready in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(())
 }
