@@ -3,7 +3,7 @@
 //! the difference is more than the noise.
 //!
 //! A difference counts as *significant* only when the two medians' 95% intervals do not
-//! overlap. That is cautious (two intervals can overlap a little while the medians still
+//! overlap (and never for a row measured once: one run has no interval). That is cautious (two intervals can overlap a little while the medians still
 //! differ), and it is the right side to err on: a reader who believes a change that was
 //! noise learns the wrong lesson.
 
@@ -34,6 +34,8 @@ pub struct Comparison {
     pub ratio: f64,
     /// Whether the intervals of the two medians are apart.
     pub significant: bool,
+    /// How many runs each median is of, old and new.
+    pub runs: (usize, usize),
     /// Processor seconds (user and system) per run, old and new, where both measured.
     pub cpu_s: Option<(f64, f64)>,
 }
@@ -86,6 +88,7 @@ pub fn compare(old: &Results, new: &Results) -> Comparisons {
             new_s: after.stats.median_s,
             ratio: after.stats.median_s / before.stats.median_s.max(1e-12),
             significant: before.stats.differs_from(&after.stats),
+            runs: (before.stats.runs, after.stats.runs),
             cpu_s: cpu(before).zip(cpu(after)),
         });
     }
@@ -137,7 +140,11 @@ impl Comparisons {
                 c.old_s,
                 c.new_s,
                 c.ratio,
-                if c.significant { "yes" } else { "no" },
+                match (c.significant, c.runs) {
+                    (true, _) => "yes",
+                    (false, (1, _) | (_, 1)) => "no (one run)",
+                    (false, _) => "no",
+                },
             );
         }
         for (which, rows) in [(old_name, &self.only_old), (new_name, &self.only_new)] {
@@ -192,14 +199,16 @@ mod tests {
             row("ch00", &[10.0, 10.1, 10.2]),
             row("ch01", &[2.0, 2.1, 2.2]),
             row("ch02", &[1.0]),
+            row("ch04", &[1.0]),
         ]);
         let new = results(vec![
             row("ch00", &[5.0, 5.1, 5.2]),
             row("ch01", &[2.1, 2.2, 2.3]),
             row("ch03", &[1.0]),
+            row("ch04", &[3.0]),
         ]);
         let found = compare(&old, &new);
-        assert_eq!(found.rows.len(), 2);
+        assert_eq!(found.rows.len(), 3);
         assert!(found.rows[0].significant);
         assert!((found.rows[0].ratio - 0.5).abs() < 0.01);
         assert!(!found.rows[1].significant);
@@ -207,6 +216,7 @@ mod tests {
         assert_eq!(found.only_old, ["rust ch02 io tour"]);
         assert_eq!(found.only_new, ["rust ch03 io tour"]);
         let md = found.markdown("a", "b");
+        assert!(md.contains("| 3.00x | no (one run) |"), "{md}");
         assert!(
             md.contains("| rust | ch00 | io | tour |  | 10.100 | 5.100 | 0.50x | yes |"),
             "{md}"

@@ -66,9 +66,13 @@ impl Stats {
     }
 
     /// Whether the medians' intervals of `self` and `other` are apart: only then is the
-    /// difference between them more than the noise of the measurement.
+    /// difference between them more than the noise of the measurement. A single run has
+    /// no interval (its "interval" is the run itself), so it differs from nothing: one
+    /// run says nothing about the noise.
     pub fn differs_from(&self, other: &Stats) -> bool {
-        self.median_high_s < other.median_low_s || other.median_high_s < self.median_low_s
+        let single = self.runs == 1 || other.runs == 1;
+        !single
+            && (self.median_high_s < other.median_low_s || other.median_high_s < self.median_low_s)
     }
 }
 
@@ -102,5 +106,10 @@ mod tests {
         let far = Stats::of(&[20.0, 20.1, 20.2]).unwrap();
         assert!(!apart.differs_from(&near));
         assert!(apart.differs_from(&far));
+        let once = Stats::of(&[20.0]).unwrap();
+        assert!(
+            !apart.differs_from(&once),
+            "one run tells nothing of the noise"
+        );
     }
 }
