@@ -406,3 +406,72 @@ fn short(value: f64) -> String {
         format!("{value:.2}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vertical extent of the longest vertical axis line (the plot's height), and the
+    /// vertical extents of the bars of the first series colour.
+    fn plot_and_bars(svg: &str) -> ((f64, f64), Vec<(f64, f64)>) {
+        let document = roxmltree::Document::parse(svg).unwrap();
+        let number = |node: roxmltree::Node, name: &str| -> f64 {
+            node.attribute(name).unwrap().parse().unwrap()
+        };
+        let mut plot = (0.0, 0.0);
+        for line in document
+            .descendants()
+            .filter(|n| n.has_tag_name("polyline"))
+        {
+            let points: Vec<(f64, f64)> = line
+                .attribute("points")
+                .unwrap()
+                .split_whitespace()
+                .filter_map(|p| p.split_once(','))
+                .map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap()))
+                .collect();
+            if let [(x1, y1), (x2, y2)] = points[..]
+                && x1 == x2
+                && (y2 - y1) > plot.1 - plot.0
+            {
+                plot = (y1, y2);
+            }
+        }
+        let bars = document
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#4C78A8"))
+            .map(|n| (number(n, "y"), number(n, "y") + number(n, "height")))
+            .collect();
+        (plot, bars)
+    }
+
+    #[test]
+    fn bars_fill_every_row_with_no_empty_row_above() {
+        let bar = |label: &str, value: f64| Bar {
+            label: label.into(),
+            value,
+            interval: Some((value * 0.9, value * 1.1)),
+        };
+        let svg = bars(
+            "t",
+            "seconds",
+            " s",
+            &[bar("a", 10.6), bar("b", 0.41)],
+            Some(10.6),
+        )
+        .unwrap();
+        let ((top, bottom), drawn) = plot_and_bars(&svg);
+        assert_eq!(drawn.len(), 2, "{svg}");
+        let row = (bottom - top) / 2.0;
+        // Each bar sits in its own half of the plot: the first at the top, the last at
+        // the bottom (a third, empty row would push both down by a third).
+        assert!(
+            drawn[0].0 - top < row * 0.25,
+            "{drawn:?} in {top}..{bottom}"
+        );
+        assert!(
+            bottom - drawn[1].1 < row * 0.25,
+            "{drawn:?} in {top}..{bottom}"
+        );
+    }
+}
