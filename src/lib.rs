@@ -23,7 +23,8 @@
 //! - [`job`]: the job a chapter schedules: download, thumbnail, upload, each traced.
 //! - [`harness`]: the embedded object store, the generated corpus, bad samples, the
 //!   workloads.
-//! - [`report`]: charts and `report.md`.
+//! - [`report`]: charts, timelines, the report (`report.md`, `report.html`,
+//!   `results.json`, CSV) and the comparison of two results.
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
 //!
 //! From the bottom up: `contract`, `platform`, `chapters` -> `trace`, `kernel`, `io` ->

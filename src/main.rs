@@ -1,25 +1,30 @@
 //! `workbench`: the tour of every chapter, and the tools around them (the corpus
-//! generator and the embedded store).
+//! generator, the embedded store, timelines of any trace, the comparison of two
+//! results).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use workbench::chapters::{self, Chapter};
-use workbench::cli::{StoreFlags, parse_duration};
+use workbench::cli::{StoreFlags, corpus_folder, parse_duration};
 use workbench::contract::Summary;
 use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::harness::store;
 use workbench::harness::workload::Workload;
-use workbench::report::{Bench, Machine, Report, Run};
+use workbench::platform::children_cpu_time;
+use workbench::report::compare::compare;
+use workbench::report::{Bench, Machine, Report, Results, Run, Sample, html, timeline};
 use workbench::trace::Trace;
 
 /// The chapter whose bounded channel the report's backpressure section shows.
 const PIPELINE: &str = "ch09-pipeline";
+/// The backpressure runs' batch, in multiples of the tour's.
+const BACKPRESSURE_BATCH: usize = 3;
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +52,32 @@ enum Action {
         /// Run `cargo bench --bench chapters` first (about 15 minutes).
         #[arg(long)]
         bench: bool,
+    },
+    /// Draw traces (written by any chapter's `--trace`) as a timeline; several are drawn
+    /// one under another on one time axis. Or convert one to the Trace Event Format.
+    Timeline {
+        /// The traces to draw.
+        #[arg(required = true, value_name = "TRACE.json")]
+        traces: Vec<PathBuf>,
+        /// The drawing: FILE.svg, or FILE.html (a page holding the SVG) [default: the
+        /// first trace's name with .svg].
+        #[arg(short, long, value_name = "FILE.svg|FILE.html")]
+        out: Option<PathBuf>,
+        /// Write the trace in the Trace Event Format to this file instead, for
+        /// ui.perfetto.dev or chrome://tracing (one trace only).
+        #[arg(long, value_name = "OUT.json", conflicts_with = "out")]
+        chrome_trace: Option<PathBuf>,
+    },
+    /// Compare two results.json (two machines, two commits, before and after a change):
+    /// the ratio of every median, significant only when their intervals do not overlap.
+    Compare {
+        /// The earlier results.json (or the folder holding it).
+        old: PathBuf,
+        /// The later results.json (or the folder holding it).
+        new: PathBuf,
+        /// Print JSON instead of a Markdown table.
+        #[arg(long)]
+        json: bool,
     },
     /// Generate a seeded corpus of photo-like images.
     Corpus {
@@ -103,6 +134,9 @@ struct RunFlags {
     /// The embedded store's latency.
     #[arg(long, default_value = "50ms", value_parser = parse_duration)]
     latency: Duration,
+    /// Runs of each chapter: their mean, spread and median are reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
 }
 
 impl Default for RunFlags {
@@ -111,6 +145,7 @@ impl Default for RunFlags {
             workload: Workload::Mixed,
             count: 48,
             latency: Duration::from_millis(50),
+            runs: 3,
         }
     }
 }
@@ -124,6 +159,12 @@ fn main() -> ExitCode {
             bench,
         }) => report(&flags.runs, &flags.out, flags.criterion, bench),
         Some(Action::Corpus { spec, out, photos }) => make_corpus(spec, out, photos),
+        Some(Action::Timeline {
+            traces,
+            out,
+            chrome_trace,
+        }) => draw_timeline(&traces, out, chrome_trace),
+        Some(Action::Compare { old, new, json }) => compare_results(&old, &new, json),
         Some(Action::Serve {
             root,
             port,
@@ -145,6 +186,79 @@ fn main() -> ExitCode {
     }
 }
 
+/// `workbench timeline`: draws traces as SVG or HTML, or converts one to the Trace
+/// Event Format.
+fn draw_timeline(paths: &[PathBuf], out: Option<PathBuf>, chrome: Option<PathBuf>) -> Result<()> {
+    let traces = paths
+        .iter()
+        .map(|path| {
+            Trace::read(path).with_context(|| {
+                format!(
+                    "{} is not a trace written by a chapter's --trace (nor in its format)",
+                    path.display()
+                )
+            })
+        })
+        .collect::<Result<Vec<Trace>>>()?;
+    if let Some(chrome) = chrome {
+        let [trace] = &traces[..] else {
+            bail!(
+                "--chrome-trace converts one trace; {} were given",
+                traces.len()
+            );
+        };
+        trace
+            .write_chrome(&chrome)
+            .with_context(|| format!("writing {}", chrome.display()))?;
+        println!(
+            "{}: {} spans in the Trace Event Format; open it at https://ui.perfetto.dev or in chrome://tracing",
+            chrome.display(),
+            trace.spans.len()
+        );
+        return Ok(());
+    }
+    let out = out.unwrap_or_else(|| paths[0].with_extension("svg"));
+    let drawn: Vec<&Trace> = traces.iter().collect();
+    let svg = timeline::draw(&drawn);
+    let text = match out.extension().and_then(|e| e.to_str()) {
+        Some("svg") => svg,
+        Some("html") => {
+            let titles: Vec<String> = traces.iter().map(timeline::title).collect();
+            html::page(&titles.join("; "), &svg)
+        }
+        _ => bail!("{}: the drawing must end in .svg or .html", out.display()),
+    };
+    workbench::platform::write_atomically(&out, text.as_bytes())
+        .with_context(|| format!("writing {}", out.display()))?;
+    let chapters: Vec<&str> = traces.iter().map(|t| t.chapter.as_str()).collect();
+    match chapters[..] {
+        [one] => println!("{}: the timeline of {one}", out.display()),
+        _ => println!(
+            "{}: {} timelines on one time axis ({})",
+            out.display(),
+            chapters.len(),
+            chapters.join(", ")
+        ),
+    }
+    Ok(())
+}
+
+/// `workbench compare`: two results.json as a table of ratios.
+fn compare_results(old: &Path, new: &Path, json: bool) -> Result<()> {
+    let before = Results::read(old)?;
+    let after = Results::read(new)?;
+    let found = compare(&before, &after);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+    } else {
+        print!(
+            "{}",
+            found.markdown(&old.display().to_string(), &new.display().to_string())
+        );
+    }
+    Ok(())
+}
+
 fn make_corpus(spec: CorpusSpec, out: PathBuf, photos: bool) -> Result<()> {
     let mut files = corpus::generate(&spec, &out)
         .with_context(|| format!("generating into {}", out.display()))?;
@@ -158,19 +272,88 @@ fn make_corpus(spec: CorpusSpec, out: PathBuf, photos: bool) -> Result<()> {
     Ok(())
 }
 
-/// The tour: every chapter once, the comparison table, and the report.
+/// The tour: every chapter on the workload, the comparison table, and the report.
 fn tour(flags: &RunFlags, out: &Path, criterion: Option<PathBuf>) -> Result<()> {
     ensure_chapters_built()?;
+    let machine = Machine::this();
     println!(
-        "The tour: every chapter once on the `{}` workload ({} images); this machine has {} cores.\n",
+        "The tour: every chapter {} time(s) on the `{}` workload ({} images); this machine has {} cores.",
+        flags.runs,
         flags.workload.name(),
         flags.count,
-        Machine::this().cores
+        machine.cores
+    );
+    prepare_corpora(flags)?;
+    println!(
+        "\nOverlap, in the last column, is the time spent working (download, resize, upload) \
+         summed over every worker, divided by the wall time: 1 means one thing at a time, 10 \
+         means ten at once.\n"
     );
     let runs = run_every_chapter(flags, out)?;
     println!("{}", table(&runs));
     let backpressure = backpressure_runs(flags, out)?;
-    write_report(flags, runs, backpressure, &criterion_folder(criterion), out)
+    let report = write_report(
+        flags,
+        machine,
+        runs,
+        backpressure,
+        &criterion_folder(criterion),
+        out,
+    )?;
+    let example = out.join("traces").join(format!(
+        "{}-{}.json",
+        chapters::ALL.last().map_or("ch00-sequential", |c| c.name),
+        flags.workload.name()
+    ));
+    println!(
+        "\nNext:\n  open {} in a browser (charts, tables, and what they show)\n  \
+         draw a run of your own:\n    cargo run --release --bin ch04-thread-pool -- --trace my-run.json\n    \
+         cargo run --release -- timeline my-run.json -o my-run.svg\n  \
+         or one of the tour's, with another beside it: cargo run --release -- timeline {} {}",
+        report.display(),
+        out.join("traces")
+            .join(format!("ch00-sequential-{}.json", flags.workload.name()))
+            .display(),
+        example.display()
+    );
+    Ok(())
+}
+
+/// Generates the corpora the tour runs on before the first chapter does, saying so: on a
+/// first run this takes from seconds to a minute, and silence would look like a hang.
+fn prepare_corpora(flags: &RunFlags) -> Result<()> {
+    let mut specs = vec![(flags.workload, flags.workload.corpus(flags.count))];
+    if chapters::find(PIPELINE).is_some() {
+        specs.push((
+            Workload::Cpu,
+            Workload::Cpu.corpus(flags.count * BACKPRESSURE_BATCH),
+        ));
+    }
+    for (workload, spec) in specs {
+        let started = Instant::now();
+        println!(
+            "Preparing the corpus for `{}`: {} images of {}x{} (made once, then cached)",
+            workload.name(),
+            spec.count,
+            spec.width,
+            spec.height
+        );
+        // A ticking clock on a terminal, so that a minute of drawing photos shows as work.
+        let clock = if std::io::stderr().is_terminal() {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed}") {
+            clock.set_style(style);
+        }
+        clock.enable_steady_tick(Duration::from_millis(200));
+        let prepared = corpus_folder(&spec).context("preparing the corpus");
+        clock.finish_and_clear();
+        prepared?;
+        println!("  ready in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(())
 }
 
 /// The report: criterion's results (after running the bench, if asked) and a traced run
@@ -180,24 +363,35 @@ fn report(flags: &RunFlags, out: &Path, criterion: Option<PathBuf>, bench: bool)
         run_bench()?;
     }
     ensure_chapters_built()?;
+    let machine = Machine::this();
     let runs = run_every_chapter(flags, out)?;
     let backpressure = backpressure_runs(flags, out)?;
-    write_report(flags, runs, backpressure, &criterion_folder(criterion), out)
+    write_report(
+        flags,
+        machine,
+        runs,
+        backpressure,
+        &criterion_folder(criterion),
+        out,
+    )?;
+    Ok(())
 }
 
+/// Writes the report and says where; returns the path of `report.html`.
 fn write_report(
     flags: &RunFlags,
+    machine: Machine,
     runs: Vec<Run>,
     backpressure: Vec<(String, Run)>,
     criterion: &Path,
     out: &Path,
-) -> Result<()> {
+) -> Result<PathBuf> {
     let report = Report {
         workload: flags.workload,
         runs,
         backpressure,
         bench: Bench::read(criterion),
-        machine: Machine::this(),
+        machine,
     };
     let written = report
         .write(out)
@@ -206,11 +400,14 @@ fn write_report(
         println!("note: {note}");
     }
     println!(
-        "The report, with {} charts: {}",
+        "The report, with {} charts: {} and {}; every figure in {} and {} CSV files",
         written.charts.len(),
-        written.report.display()
+        written.html.display(),
+        written.report.display(),
+        written.results.display(),
+        written.csvs.len()
     );
-    Ok(())
+    Ok(written.html)
 }
 
 /// Runs every chapter once, traced, with a progress display; traces go to `out/traces/`.
@@ -232,9 +429,10 @@ fn run_every_chapter(flags: &RunFlags, out: &Path) -> Result<Vec<Run>> {
     for chapter in chapters::ALL {
         progress.set_message(format!("running {}", chapter.name));
         let run = run_chapter(chapter, flags.workload, flags, &[], &traces)?;
+        let stats = run.stats();
         progress.println(format!(
-            "  {:<22} {:>6.2} s",
-            chapter.name, run.summary.wall_s
+            "  {:<22} {:>6.2} s (median of {})",
+            chapter.name, stats.median_s, stats.runs
         ));
         runs.push(run);
         progress.inc(1);
@@ -243,24 +441,29 @@ fn run_every_chapter(flags: &RunFlags, out: &Path) -> Result<Vec<Run>> {
     Ok(runs)
 }
 
-/// The comparison table for the terminal.
+/// The comparison table for the terminal: median wall time, processor time per run,
+/// speedup over the first chapter.
 fn table(runs: &[Run]) -> String {
-    let baseline = runs.first().map(|r| r.summary.wall_s);
+    let baseline = runs.first().map(|r| r.stats().median_s);
     let mut text = format!(
-        "{:<22} {:>8} {:>9} {:>8} {:>8} {:>7}\n",
-        "chapter", "wall s", "images/s", "speedup", "overlap", "failed"
+        "{:<22} {:>8} {:>9} {:>8} {:>7} {:>7} {:>7} {:>8}\n",
+        "chapter", "wall s", "images/s", "speedup", "user s", "sys s", "failed", "overlap"
     );
     for run in runs {
         let s = &run.summary;
-        let speedup = baseline.map_or(0.0, |b| b / s.wall_s.max(1e-9));
+        let median = run.stats().median_s;
+        let speedup = baseline.map_or(0.0, |b| b / median.max(1e-9));
+        let cpu = run.cpu().unwrap_or_default();
         text.push_str(&format!(
-            "{:<22} {:>8.2} {:>9.1} {:>7.1}x {:>8.2} {:>7}\n",
+            "{:<22} {:>8.2} {:>9.1} {:>7.1}x {:>7.2} {:>7.2} {:>7} {:>8.2}\n",
             s.chapter,
-            s.wall_s,
-            s.images_per_second(),
+            median,
+            s.images as f64 / median.max(1e-9),
             speedup,
+            cpu.user_s,
+            cpu.system_s,
+            s.failed.len(),
             s.overlap,
-            s.failed.len()
         ));
     }
     text
@@ -275,7 +478,8 @@ fn backpressure_runs(flags: &RunFlags, out: &Path) -> Result<Vec<(String, Run)>>
     };
     let traces = out.join("traces");
     let larger = RunFlags {
-        count: flags.count * 3,
+        count: flags.count * BACKPRESSURE_BATCH,
+        runs: 1,
         ..flags.clone()
     };
     let stages = ["--download-workers", "2", "--resize-workers", "1"];
@@ -295,7 +499,8 @@ fn backpressure_runs(flags: &RunFlags, out: &Path) -> Result<Vec<(String, Run)>>
     Ok(runs)
 }
 
-/// Runs `chapter` once on `workload`, traced, with `extra` flags.
+/// Runs `chapter` `flags.runs` times on `workload`, traced, with `extra` flags: every
+/// run's wall and processor time, and the last run's summary and trace.
 fn run_chapter(
     chapter: &Chapter,
     workload: Workload,
@@ -303,6 +508,35 @@ fn run_chapter(
     extra: &[&str],
     traces: &Path,
 ) -> Result<Run> {
+    let mut samples = Vec::new();
+    let mut last = None;
+    for _ in 0..flags.runs {
+        let before = children_cpu_time();
+        let (summary, trace) = run_chapter_once(chapter, workload, flags, extra, traces)?;
+        samples.push(Sample {
+            wall_s: summary.wall_s,
+            cpu: children_cpu_time().since(before),
+        });
+        last = Some((summary, trace));
+    }
+    let Some((summary, trace)) = last else {
+        bail!("{} was run no time", chapter.name);
+    };
+    Ok(Run {
+        summary,
+        trace,
+        samples,
+    })
+}
+
+/// Runs `chapter` once on `workload`, traced, with `extra` flags.
+fn run_chapter_once(
+    chapter: &Chapter,
+    workload: Workload,
+    flags: &RunFlags,
+    extra: &[&str],
+    traces: &Path,
+) -> Result<(Summary, Trace)> {
     let binary = chapters::binary_path(chapter.name)?;
     let name = format!(
         "{}-{}{}.json",
@@ -332,7 +566,7 @@ fn run_chapter(
         .with_context(|| format!("reading the summary of {}", chapter.name))?;
     let trace = Trace::read(&trace_file)
         .with_context(|| format!("reading the trace {}", trace_file.display()))?;
-    Ok(Run { summary, trace })
+    Ok((summary, trace))
 }
 
 /// Criterion's results: `criterion` in the cargo target folder this binary was built

@@ -1,14 +1,19 @@
 //! The tour and the report: on a tiny corpus the tour prints a table of every chapter and
 //! writes a report whose charts exist and are valid SVG, with the pipeline's bounded and
-//! unbounded runs side by side; the report says clearly what it lacks when criterion's
-//! results are missing or partial.
+//! unbounded runs side by side; `report.html` holds every chart and table inline;
+//! `results.json` and the CSVs hold every figure, with the machine, the build and the
+//! processor time of each chapter; the report says clearly what it lacks when
+//! criterion's results are missing or partial; `workbench compare` lines two results up.
 
 use std::path::Path;
 use std::process::Command;
 
 use workbench::chapters;
+use workbench::contract::Summary;
 use workbench::harness::workload::Workload;
-use workbench::report::{Bench, Machine, Report, bench_id};
+use workbench::platform::CpuTime;
+use workbench::report::{Bench, Machine, Report, Results, Run, Sample, Written, bench_id};
+use workbench::trace::{Phase, Span, Trace};
 
 /// Runs the `workbench` binary with `args` (never rebuilding: cargo already built every
 /// binary for the tests) and returns its exit status and stdout.
@@ -52,6 +57,59 @@ fn assert_charts_exist(folder: &Path) -> usize {
     charts
 }
 
+/// Every text of the SVG file `chart` is at least 11 px high.
+fn assert_text_is_readable(chart: &Path) {
+    let text = std::fs::read_to_string(chart).unwrap();
+    let document = roxmltree::Document::parse(&text).unwrap();
+    for node in document.descendants().filter(|n| n.has_tag_name("text")) {
+        let size: f64 = node
+            .ancestors()
+            .find_map(|a| a.attribute("font-size"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{}: a text without a size", chart.display()));
+        assert!(
+            size >= 11.0,
+            "{}: {:?} at {size} px",
+            chart.display(),
+            node.text()
+        );
+    }
+}
+
+/// Checks `report.html` against what was written: every chart inline (as many `<svg`
+/// documents, each under its file's name) and every table (one per CSV).
+fn assert_page_holds_everything(written: &Written) {
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        !html.contains("src=\"") && !html.contains("href=\""),
+        "the page loads nothing"
+    );
+    assert_eq!(html.matches("<svg").count(), written.charts.len());
+    for chart in &written.charts {
+        let name = chart.file_stem().unwrap().to_str().unwrap();
+        assert!(html.contains(&format!("id=\"chart-{name}\"")), "{name}");
+        assert_text_is_readable(chart);
+    }
+    for csv in &written.csvs {
+        let name = csv.file_stem().unwrap().to_str().unwrap();
+        assert!(html.contains(&format!("id=\"table-{name}\"")), "{name}");
+        let rows = std::fs::read_to_string(csv).unwrap().lines().count();
+        assert_eq!(
+            html.split(&format!("id=\"table-{name}\""))
+                .nth(1)
+                .unwrap()
+                .split("</table>")
+                .next()
+                .unwrap()
+                .matches("<tr>")
+                .count(),
+            rows,
+            "{name}: the CSV and the page's table have the same rows"
+        );
+    }
+}
+
 #[test]
 fn the_tour_lists_every_chapter_and_writes_a_report_with_timelines() {
     let out = tempfile::tempdir().unwrap();
@@ -60,6 +118,8 @@ fn the_tour_lists_every_chapter_and_writes_a_report_with_timelines() {
         "tour",
         "--count",
         "3",
+        "--runs",
+        "2",
         "--latency",
         "2ms",
         "--out",
@@ -90,6 +150,36 @@ fn the_tour_lists_every_chapter_and_writes_a_report_with_timelines() {
     for row in ["| bounded (capacity 4) |", "| unbounded |"] {
         assert!(report.contains(row), "report.md lacks {row}");
     }
+    // The tour talks: what overlap is, that the corpus is being made, what to do next.
+    assert!(stdout.contains("Overlap, in the last column"), "{stdout}");
+    assert!(stdout.contains("Preparing the corpus"), "{stdout}");
+    assert!(
+        stdout.contains("report.html") && stdout.contains("-- timeline "),
+        "{stdout}"
+    );
+
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), chapters::ALL.len());
+    assert!(html.contains("id=\"table-tour\"") && html.contains("What this shows"));
+    let results = Results::read(out.path()).unwrap();
+    assert!(results.machine.cores >= 1 && !results.machine.kernel.is_empty());
+    assert!(results.build.rustc.starts_with("rustc "));
+    assert!(!results.build.commit.is_empty() && results.build.crates.contains_key("tokio"));
+    assert!(results.load.before.is_some() && results.load.after.is_some());
+    for chapter in chapters::ALL {
+        let row = results
+            .rows
+            .iter()
+            .find(|r| r.chapter == chapter.name && r.measure == "tour")
+            .unwrap_or_else(|| panic!("results.json lacks {}", chapter.name));
+        assert_eq!(row.stats.runs, 2);
+        assert!(row.stats.min_s <= row.stats.median_s && row.stats.median_s <= row.stats.max_s);
+        // Every chapter decodes and resizes: its process tree used the processor.
+        assert!(row.user_s.unwrap() + row.system_s.unwrap() > 0.0, "{row:?}");
+    }
+    let tour_csv = std::fs::read_to_string(out.path().join("tour.csv")).unwrap();
+    assert_eq!(tour_csv.lines().count(), chapters::ALL.len() + 1);
+    assert!(tour_csv.starts_with("chapter,runs,median s,"));
 }
 
 #[test]
@@ -129,6 +219,184 @@ fn a_partial_criterion_folder_gives_the_charts_it_can_and_names_the_rest() {
     let missing = bench_id(Workload::Mixed, chapters::ALL[0].name);
     assert!(text.contains(&missing), "{text}");
     assert!(written.notes.iter().any(|n| n.contains(&missing)));
+    assert_page_holds_everything(&written);
+}
+
+/// Writes criterion's files for `name` with a median of `seconds`.
+fn criterion_result(folder: &Path, name: &str, seconds: f64) {
+    let new = folder.join(name).join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::write(
+        new.join("benchmark.json"),
+        format!(r#"{{"full_id":"{name}"}}"#),
+    )
+    .unwrap();
+    let ns = seconds * 1e9;
+    std::fs::write(
+        new.join("estimates.json"),
+        format!(
+            r#"{{"median":{{"point_estimate":{ns},"confidence_interval":{{"lower_bound":{},"upper_bound":{}}}}},
+            "mean":{{"point_estimate":{ns}}},"std_dev":{{"point_estimate":{}}}}}"#,
+            ns * 0.95,
+            ns * 1.05,
+            ns * 0.02
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        new.join("sample.json"),
+        format!(
+            r#"{{"iters":[1,1,1],"times":[{},{ns},{}]}}"#,
+            ns * 0.9,
+            ns * 1.2
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_gil_chart_has_ch00_as_its_baseline_and_bench_words_come_from_the_numbers() {
+    let criterion = tempfile::tempdir().unwrap();
+    let ch00 = chapters::ALL[0].name;
+    criterion_result(criterion.path(), &bench_id(Workload::Cpu, ch00), 4.0);
+    criterion_result(criterion.path(), "gil/threads", 2.0);
+    criterion_result(criterion.path(), "gil/gil", 4.4);
+    if let Some(last) = chapters::ALL.last() {
+        criterion_result(criterion.path(), &bench_id(Workload::Cpu, last.name), 1.6);
+    }
+    let out = tempfile::tempdir().unwrap();
+    let report = Report {
+        workload: Workload::Mixed,
+        runs: Vec::new(),
+        backpressure: Vec::new(),
+        bench: Bench::read(criterion.path()),
+        machine: Machine::this(),
+    };
+    let written = report.write(out.path()).unwrap();
+    let text = std::fs::read_to_string(&written.report).unwrap();
+    if chapters::find(workbench::report::GIL_CHAPTER).is_some() {
+        let gil = std::fs::read_to_string(out.path().join("gil.svg")).unwrap();
+        for bar in [
+            format!("{ch00} (baseline)"),
+            "threads with a simulated GIL".into(),
+        ] {
+            assert!(gil.contains(&bar), "gil.svg lacks {bar}");
+        }
+        assert!(
+            text.contains("2.0x faster than one image at a time"),
+            "{text}"
+        );
+        assert!(text.contains("1.10x the baseline"), "{text}");
+    }
+    let last = chapters::ALL.last().unwrap().name;
+    assert!(
+        text.contains(&format!(
+            "{last} wins on `cpu` with 1.600 s, 2.5x faster than ch00"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("a real lead"), "{text}");
+    // No chart title or heading carries Markdown punctuation into an SVG.
+    for chart in &written.charts {
+        let svg = std::fs::read_to_string(chart).unwrap();
+        assert!(!svg.contains('`'), "{}", chart.display());
+    }
+    // The min and max of one run come from criterion's samples.
+    let results = Results::read(&written.results).unwrap();
+    let row = results
+        .rows
+        .iter()
+        .find(|r| r.measure == "bench" && r.chapter == ch00)
+        .unwrap();
+    assert!((row.stats.min_s - 3.6).abs() < 1e-9 && (row.stats.max_s - 4.8).abs() < 1e-9);
+    assert_page_holds_everything(&written);
+}
+
+/// A report of two chapters on `io`, each timed three times at `seconds` +- 1%.
+fn two_chapter_results(folder: &Path, seconds: [f64; 2]) {
+    let runs = chapters::ALL[..2]
+        .iter()
+        .zip(seconds)
+        .map(|(chapter, wall_s)| {
+            let summary = Summary {
+                chapter: chapter.name.into(),
+                images: 3,
+                thumbnails: 9,
+                failed: Vec::new(),
+                wall_s,
+                download_s: wall_s,
+                resize_s: 0.0,
+                upload_s: 0.0,
+                overlap: 1.0,
+                peak_rss_mb: 10.0,
+            };
+            let trace = Trace {
+                chapter: chapter.name.into(),
+                start_us: 0,
+                end_us: (wall_s * 1e6) as u64,
+                spans: vec![Span {
+                    worker: "main".into(),
+                    image: "a".into(),
+                    phase: Phase::Download,
+                    start_us: 0,
+                    end_us: (wall_s * 1e6) as u64,
+                }],
+            };
+            let cpu = CpuTime {
+                user_s: 0.5,
+                system_s: 0.1,
+            };
+            let samples = [0.99, 1.0, 1.01]
+                .map(|f| Sample {
+                    wall_s: wall_s * f,
+                    cpu,
+                })
+                .to_vec();
+            Run {
+                summary,
+                trace,
+                samples,
+            }
+        })
+        .collect();
+    let report = Report {
+        workload: Workload::Io,
+        runs,
+        backpressure: Vec::new(),
+        bench: Bench::read(&folder.join("no-criterion")),
+        machine: Machine::this(),
+    };
+    report.write(folder).unwrap();
+}
+
+#[test]
+fn compare_gives_a_ratio_for_every_chapter_and_workload() {
+    let (old, new) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    two_chapter_results(old.path(), [2.0, 1.0]);
+    two_chapter_results(new.path(), [2.0, 0.5]);
+    let (old_path, new_path) = (old.path().to_str().unwrap(), new.path().to_str().unwrap());
+    let (ok, stdout, stderr) = workbench(&["compare", old_path, new_path]);
+    assert!(ok, "{stderr}");
+    let (first, second) = (chapters::ALL[0].name, chapters::ALL[1].name);
+    assert!(
+        stdout.contains(&format!(
+            "| rust | {first} | io | tour |  | 2.000 | 2.000 | 1.00x | no |"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "| rust | {second} | io | tour |  | 1.000 | 0.500 | 0.50x | yes |"
+        )),
+        "{stdout}"
+    );
+    let (ok, json, _) = workbench(&["compare", "--json", old_path, new_path]);
+    assert!(ok);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(json["rows"][1]["significant"], true);
+    let (ok, _, stderr) = workbench(&["compare", old_path, "no-such-results.json"]);
+    assert!(!ok && stderr.contains("no-such-results.json"), "{stderr}");
 }
 
 #[test]
@@ -145,5 +413,81 @@ fn a_missing_criterion_folder_is_explained_not_fatal() {
     let text = std::fs::read_to_string(&written.report).unwrap();
     assert!(text.contains("No criterion results"), "{text}");
     assert!(text.contains("does not exist"));
-    assert_eq!(written.notes.len(), 1);
+    // One note about criterion (a busy machine may add its own).
+    assert_eq!(
+        written
+            .notes
+            .iter()
+            .filter(|n| n.contains("criterion"))
+            .count(),
+        1
+    );
+}
+
+/// A pipeline run whose trace has `waiting` images downloaded before the first resize.
+fn pipeline_run(waiting: u64) -> Run {
+    let span = |phase, start_us, end_us| Span {
+        worker: "w".into(),
+        image: "a".into(),
+        phase,
+        start_us,
+        end_us,
+    };
+    let mut spans: Vec<Span> = (0..waiting)
+        .map(|i| span(Phase::Download, i, i + 1))
+        .collect();
+    spans.extend((0..waiting).map(|i| span(Phase::Resize, 100 + i, 101 + i)));
+    let summary = Summary {
+        chapter: "ch09-pipeline".into(),
+        images: waiting as usize,
+        thumbnails: 3 * waiting as usize,
+        failed: Vec::new(),
+        wall_s: 1.0,
+        download_s: 0.0,
+        resize_s: 0.0,
+        upload_s: 0.0,
+        overlap: 1.0,
+        peak_rss_mb: 50.0,
+    };
+    Run {
+        summary,
+        trace: Trace {
+            chapter: "ch09-pipeline".into(),
+            start_us: 0,
+            end_us: 200,
+            spans,
+        },
+        samples: Vec::new(),
+    }
+}
+
+#[test]
+fn a_busy_machine_and_an_inverted_backpressure_table_are_flagged() {
+    let out = tempfile::tempdir().unwrap();
+    let mut machine = Machine::this();
+    machine.load_before = Some([67.0, 60.0, 50.0]);
+    let report = Report {
+        workload: Workload::Mixed,
+        runs: Vec::new(),
+        backpressure: vec![
+            ("bounded (capacity 4)".into(), pipeline_run(6)),
+            ("unbounded".into(), pipeline_run(3)),
+        ],
+        bench: Bench::read(&out.path().join("no-criterion")),
+        machine,
+    };
+    let written = report.write(out.path()).unwrap();
+    let text = std::fs::read_to_string(&written.report).unwrap();
+    assert!(
+        text.contains("> **Warning:** the machine was busy: load average 67.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the unbounded run held at most 3 images waiting, no more than the bounded (capacity 4) run's 6"),
+        "{text}"
+    );
+    assert!(written.notes.iter().any(|n| n.contains("busy")));
+    let html = std::fs::read_to_string(&written.html).unwrap();
+    assert_eq!(html.matches("class=\"warning\"").count(), 2);
+    assert_page_holds_everything(&written);
 }

@@ -45,6 +45,11 @@ pub struct Common {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
+    /// The trace's format: `workbench` (what `workbench timeline` and the report read)
+    /// or `chrome` (the Trace Event Format, for ui.perfetto.dev and chrome://tracing).
+    #[arg(long, value_enum, default_value_t = TraceFormat::Workbench, requires = "trace")]
+    pub trace_format: TraceFormat,
+
     /// Print the summary as one line of JSON.
     #[arg(long)]
     pub json: bool,
@@ -81,6 +86,15 @@ pub struct Common {
     /// Credentials and endpoint for `s3://` sources and outputs.
     #[command(flatten)]
     pub s3: S3Flags,
+}
+
+/// The format `--trace` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceFormat {
+    /// The workbench's own: the run's spans as they were recorded.
+    Workbench,
+    /// The Trace Event Format that Perfetto and chrome://tracing open.
+    Chrome,
 }
 
 /// The embedded store's knobs: what a chapter's store does when it serves the corpus,

@@ -17,7 +17,7 @@ pub mod flags;
 mod setup;
 pub mod shutdown;
 
-pub use flags::{Common, NoFlags, StoreFlags, parse, parse_bytes, parse_duration};
+pub use flags::{Common, NoFlags, StoreFlags, TraceFormat, parse, parse_bytes, parse_duration};
 pub use setup::{Setup, cache_root, corpus_folder, setup};
 
 use std::collections::HashMap;
@@ -98,7 +98,11 @@ pub fn drive(
         spans: job.tracer().spans(),
     };
     if let Some(path) = &common.trace {
-        trace.write(path).map_err(|e| {
+        let written = match common.trace_format {
+            TraceFormat::Workbench => trace.write(path),
+            TraceFormat::Chrome => trace.write_chrome(path),
+        };
+        written.map_err(|e| {
             SetupError::Other(format!("cannot write the trace {}: {e}", path.display()))
         })?;
     }

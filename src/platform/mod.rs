@@ -9,12 +9,16 @@
 //! `chapters` and `contract`, this folder imports nothing of the project.
 
 mod atomic_file;
+mod cpu_time;
+mod load;
 mod machine;
 mod memory;
 mod parent;
 mod threads;
 
 pub use atomic_file::write_atomically;
+pub use cpu_time::{CpuTime, children_cpu_time};
+pub use load::{kernel_release, load_average};
 pub use machine::{machine_memory_gib, processor_model};
 pub use memory::peak_rss_mb;
 pub use parent::die_with_parent;

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::stats::Stats;
 use crate::harness::workload::Workload;
 
 /// The chapter whose `--gil` switch the report compares against the same chapter
@@ -30,7 +31,8 @@ pub fn sweep_id(chapter: &str, workers: usize) -> String {
     format!("sweep/{chapter}/{workers}")
 }
 
-/// One benchmark's result: criterion's median and its 95% confidence interval, in seconds.
+/// One benchmark's result: criterion's median and its 95% confidence interval, in
+/// seconds, and what criterion knows of the spread of its samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
     /// The median time of one run.
@@ -39,6 +41,32 @@ pub struct Estimate {
     pub low_s: f64,
     /// The interval's upper end.
     pub high_s: f64,
+    /// The mean time of one run, when criterion wrote it.
+    pub mean_s: Option<f64>,
+    /// The standard deviation of one run's time, when criterion wrote it.
+    pub sd_s: Option<f64>,
+    /// The shortest and the longest sample (time per run), from `sample.json`.
+    pub range_s: Option<(f64, f64)>,
+    /// How many samples criterion took.
+    pub samples: usize,
+}
+
+impl Estimate {
+    /// The estimate as [`Stats`]; where criterion lacks a figure, the median stands in
+    /// for the mean and the interval for the range.
+    pub fn stats(&self) -> Stats {
+        let (min_s, max_s) = self.range_s.unwrap_or((self.low_s, self.high_s));
+        Stats {
+            runs: self.samples,
+            mean_s: self.mean_s.unwrap_or(self.median_s),
+            sd_s: self.sd_s.unwrap_or(0.0),
+            min_s,
+            max_s,
+            median_s: self.median_s,
+            median_low_s: self.low_s,
+            median_high_s: self.high_s,
+        }
+    }
 }
 
 /// Every criterion result found, by benchmark name (`cpu/ch00-sequential`).
@@ -89,23 +117,52 @@ impl Bench {
     }
 }
 
-/// One result folder of criterion (`.../new/`): its full name from `benchmark.json` and
-/// its median from `estimates.json` (nanoseconds there).
+/// One result folder of criterion (`.../new/`): its full name from `benchmark.json`, its
+/// median, mean and standard deviation from `estimates.json`, its samples from
+/// `sample.json` (nanoseconds, in both).
 fn read_result(dir: &Path) -> Option<(String, Estimate)> {
     let read = |file: &str| -> Option<serde_json::Value> {
         serde_json::from_slice(&std::fs::read(dir.join(file)).ok()?).ok()
     };
     let name = read("benchmark.json")?["full_id"].as_str()?.to_string();
-    let median = &read("estimates.json")?["median"];
+    let estimates = read("estimates.json")?;
+    let median = &estimates["median"];
     let seconds = |v: &serde_json::Value| v.as_f64().map(|ns| ns / 1e9);
+    let per_run = read("sample.json").map(|sample| per_run_seconds(&sample));
+    let range_s = per_run.as_ref().and_then(|runs| {
+        let min = runs.iter().copied().reduce(f64::min)?;
+        let max = runs.iter().copied().reduce(f64::max)?;
+        Some((min, max))
+    });
     Some((
         name,
         Estimate {
             median_s: seconds(&median["point_estimate"])?,
             low_s: seconds(&median["confidence_interval"]["lower_bound"])?,
             high_s: seconds(&median["confidence_interval"]["upper_bound"])?,
+            mean_s: seconds(&estimates["mean"]["point_estimate"]),
+            sd_s: seconds(&estimates["std_dev"]["point_estimate"]),
+            range_s,
+            samples: per_run.map_or(0, |runs| runs.len()),
         },
     ))
+}
+
+/// Criterion's samples as seconds per run: each sample is `times[i]` nanoseconds for
+/// `iters[i]` runs.
+fn per_run_seconds(sample: &serde_json::Value) -> Vec<f64> {
+    let numbers = |key: &str| -> Vec<f64> {
+        sample[key]
+            .as_array()
+            .map(|values| values.iter().filter_map(|v| v.as_f64()).collect())
+            .unwrap_or_default()
+    };
+    numbers("times")
+        .iter()
+        .zip(numbers("iters"))
+        .filter(|(_, iters)| *iters > 0.0)
+        .map(|(ns, iters)| ns / iters / 1e9)
+        .collect()
 }
 
 #[cfg(test)]
@@ -136,6 +193,14 @@ mod tests {
             .get(&bench_id(Workload::Cpu, "ch00-sequential"))
             .unwrap();
         assert_eq!((e.median_s, e.low_s, e.high_s), (2.0, 1.0, 3.0));
+        // Without sample.json, the interval stands in for the range.
+        assert_eq!((e.stats().min_s, e.stats().max_s), (1.0, 3.0));
         assert!(!Bench::read(&dir.path().join("nothing")).found);
+    }
+
+    #[test]
+    fn samples_give_the_range_of_one_run() {
+        let sample = serde_json::json!({"iters": [1.0, 2.0], "times": [3e9, 2e9]});
+        assert_eq!(per_run_seconds(&sample), [3.0, 1.0]);
     }
 }

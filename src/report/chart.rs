@@ -4,13 +4,17 @@
 //! so drawing needs no font file and works on a machine with none installed.
 //!
 //! Every function returns the SVG document as a `String`; the report writes it to a file.
+//! Titles are plain words: a chart is not Markdown, and backticks would show as such.
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 
-use crate::trace::{Phase, Trace};
+/// The text sizes as plotters takes them. Its SVG writes a size of `n` as about
+/// `n / 1.24` pixels, so 15 gives 12 px: no text below 11 px at the charts' own size.
+const TITLE_FONT: u32 = 22;
+const LABEL_FONT: u32 = 15;
 
 /// Why a chart could not be drawn (plotters' error, as text).
 #[derive(Debug, thiserror::Error)]
@@ -65,16 +69,6 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(121, 112, 110),
 ];
 
-/// The colour of a phase in every timeline.
-pub fn phase_colour(phase: Phase) -> RGBColor {
-    match phase {
-        Phase::Download => PALETTE[0],
-        Phase::Resize => PALETTE[1],
-        Phase::Upload => PALETTE[2],
-        Phase::QueueWait => RGBColor(190, 190, 190),
-    }
-}
-
 fn series_colour(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
 }
@@ -115,8 +109,13 @@ fn category(labels: &[String], value: &SegmentValue<usize>) -> String {
     }
 }
 
-/// A chart with one row per label (top to bottom) and values from 0 to `x_max` across:
-/// what both bar charts draw on.
+/// The row axis of a chart with `rows` labels: segments `0..=rows - 1`, one per label.
+/// (A `0..rows` range would hold `rows + 1` values, and the top row would stay empty.)
+fn row_axis(rows: usize) -> SegmentedCoord<RangedCoordusize> {
+    (0..rows.max(1) - 1).into_segmented()
+}
+
+/// A chart with one row per label (top to bottom) and values from 0 to `x_max` across.
 type RowChart<'a, 'b> =
     ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, SegmentedCoord<RangedCoordusize>>>;
 
@@ -131,41 +130,73 @@ fn row_chart<'a, 'b>(
 ) -> Result<RowChart<'a, 'b>, Box<dyn std::error::Error>> {
     let rows = labels.len().max(1);
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 20))
+        .caption(title, ("sans-serif", TITLE_FONT))
         .margin(12)
-        .x_label_area_size(40)
+        .x_label_area_size(44)
         .y_label_area_size(LABEL_AREA)
-        .build_cartesian_2d(0.0..x_max, (0..rows).into_segmented())?;
+        .build_cartesian_2d(0.0..x_max, row_axis(rows))?;
     chart
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(rows)
         .y_label_formatter(&|v| category(labels, v))
+        .label_style(("sans-serif", LABEL_FONT))
+        .axis_desc_style(("sans-serif", LABEL_FONT))
         .x_desc(axis)
         .draw()?;
     Ok(chart)
 }
 
-/// Horizontal bars, one per label, top to bottom in the given order, each with its
-/// interval as a whisker and its value written beside it.
-pub fn bars(title: &str, axis: &str, unit: &str, bars: &[Bar]) -> Result<String, ChartError> {
+/// Horizontal bars of seconds, one per label, top to bottom in the given order, each
+/// with its interval as a whisker and its value written beside it, on a logarithmic
+/// axis: a 10 s run and a 0.4 s run both get a bar that reads. A `baseline` value (the
+/// sequential chapter's) is drawn as a dashed line across every row.
+pub fn bars(
+    title: &str,
+    axis: &str,
+    unit: &str,
+    bars: &[Bar],
+    baseline: Option<f64>,
+) -> Result<String, ChartError> {
     let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
     let rows = bars.len().max(1);
-    let x_max = bars
-        .iter()
-        .map(|b| b.interval.map_or(b.value, |(_, high)| high.max(b.value)))
-        .fold(0.0, f64::max)
-        .max(1e-9)
-        * 1.25;
-    let height = 110 + 36 * rows as u32;
+    let reach = |b: &Bar| b.interval.map_or(b.value, |(_, high)| high.max(b.value));
+    let low = |b: &Bar| b.interval.map_or(b.value, |(low, _)| low.min(b.value));
+    let x_min = bars.iter().map(low).fold(f64::INFINITY, f64::min);
+    let x_min = if x_min.is_finite() && x_min > 0.0 {
+        x_min / 2.0
+    } else {
+        1e-3
+    };
+    // Room on the right for the value written after the longest bar.
+    let x_max = bars.iter().map(reach).fold(x_min * 2.0, f64::max) * 2.5;
+    let height = 120 + 36 * rows as u32;
     svg(title, (WIDTH, height), |root| {
-        let mut chart = row_chart(root, title, axis, x_max, &labels)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", TITLE_FONT))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(LABEL_AREA)
+            .build_cartesian_2d((x_min..x_max).log_scale(), row_axis(rows))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(rows)
+            .y_label_formatter(&|v| category(&labels, v))
+            .x_labels(12)
+            .x_label_formatter(&|x| short(*x))
+            // A log axis's minor lines are many: only the labelled ones are drawn.
+            .light_line_style(TRANSPARENT)
+            .label_style(("sans-serif", LABEL_FONT))
+            .axis_desc_style(("sans-serif", LABEL_FONT))
+            .x_desc(format!("{axis} (logarithmic scale)"))
+            .draw()?;
         let row = |i: usize| rows - 1 - i;
         chart.draw_series(bars.iter().enumerate().map(|(i, bar)| {
             let mut rect = Rectangle::new(
                 [
-                    (0.0, SegmentValue::Exact(row(i))),
-                    (bar.value, SegmentValue::Exact(row(i) + 1)),
+                    (x_min, SegmentValue::Exact(row(i))),
+                    (bar.value.max(x_min), SegmentValue::Exact(row(i) + 1)),
                 ],
                 series_colour(0).filled(),
             );
@@ -176,22 +207,30 @@ pub fn bars(title: &str, axis: &str, unit: &str, bars: &[Bar]) -> Result<String,
             let (low, high) = bar.interval?;
             Some(PathElement::new(
                 [
-                    (low, SegmentValue::CenterOf(row(i))),
-                    (high, SegmentValue::CenterOf(row(i))),
+                    (low.max(x_min), SegmentValue::CenterOf(row(i))),
+                    (high.max(x_min), SegmentValue::CenterOf(row(i))),
                 ],
                 BLACK.stroke_width(2),
             ))
         }))?;
         chart.draw_series(bars.iter().enumerate().map(|(i, bar)| {
-            let at = bar
-                .interval
-                .map_or(bar.value, |(_, high)| high.max(bar.value));
             Text::new(
                 format!("  {}{unit}", short(bar.value)),
-                (at, SegmentValue::CenterOf(row(i))),
-                ("sans-serif", 13).into_font(),
+                (reach(bar), SegmentValue::CenterOf(row(i))),
+                ("sans-serif", LABEL_FONT).into_font(),
             )
         }))?;
+        if let Some(at) = baseline {
+            chart.draw_series(DashedLineSeries::new(
+                [
+                    (at, SegmentValue::Exact(0)),
+                    (at, SegmentValue::Exact(rows)),
+                ],
+                6,
+                4,
+                BLACK.stroke_width(1),
+            ))?;
+        }
         Ok(())
     })
 }
@@ -253,6 +292,7 @@ pub fn grouped_bars(
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", LABEL_FONT))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()?;
@@ -260,7 +300,8 @@ pub fn grouped_bars(
     })
 }
 
-/// Lines with points on a logarithmic x axis (worker counts), y from zero.
+/// Lines with markers on logarithmic axes (worker counts across, seconds up): each line
+/// has its own colour, marker and dash, so lines lying on top of each other stay apart.
 pub fn lines(
     title: &str,
     x_axis: &str,
@@ -269,123 +310,90 @@ pub fn lines(
 ) -> Result<String, ChartError> {
     let points = lines.iter().flat_map(|l| l.points.iter());
     let x_max = points.clone().map(|p| p.0).fold(1.0, f64::max) * 1.3;
-    let y_max = points.map(|p| p.1).fold(0.0, f64::max).max(1e-9) * 1.15;
-    svg(title, (WIDTH, 480), |root| {
+    let y_min = points.clone().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let y_min = if y_min.is_finite() && y_min > 0.0 {
+        y_min / 1.5
+    } else {
+        1e-3
+    };
+    let y_max = points.map(|p| p.1).fold(y_min * 2.0, f64::max) * 1.5;
+    svg(title, (WIDTH, 520), |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 20))
+            .caption(title, ("sans-serif", TITLE_FONT))
             .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d((0.8..x_max).log_scale(), 0.0..y_max)?;
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d((0.8..x_max).log_scale(), (y_min..y_max).log_scale())?;
         chart
             .configure_mesh()
             .x_desc(x_axis)
-            .y_desc(y_axis)
+            .y_desc(format!("{y_axis} (logarithmic scale)"))
             .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_labels(12)
+            .y_label_formatter(&|y| short(*y))
+            .light_line_style(TRANSPARENT)
+            .label_style(("sans-serif", LABEL_FONT))
+            .axis_desc_style(("sans-serif", LABEL_FONT))
             .draw()?;
         for (i, line) in lines.iter().enumerate() {
             let colour = series_colour(i);
-            chart
-                .draw_series(LineSeries::new(line.points.clone(), colour.stroke_width(2)))?
-                .label(line.name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2))
-                });
-            chart.draw_series(
-                line.points
-                    .iter()
-                    .map(|&p| Circle::new(p, 4, colour.filled())),
-            )?;
+            let style = colour.stroke_width(2);
+            let points = line.points.clone();
+            // Each line has a second and a third name besides its colour: its dash
+            // (solid, then longer and longer dashes) and its marker.
+            let kind = i % 4;
+            if kind == 0 {
+                chart.draw_series(LineSeries::new(points.clone(), style))?;
+            } else {
+                let dash = 2 + 4 * kind as u32;
+                chart.draw_series(DashedLineSeries::new(points.clone(), dash, 4, style))?;
+            }
+            let name = line.name.clone();
+            // A legend entry: a stretch of the line with its marker on it, drawn
+            // relative to the entry's position.
+            let line_in_legend = move |at: (i32, i32)| {
+                EmptyElement::at(at) + PathElement::new([(0, 0), (22, 0)], style)
+            };
+            match kind {
+                0 => chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 5, colour.filled())))?
+                    .label(name)
+                    .legend(move |at| {
+                        line_in_legend(at) + Circle::new((11, 0), 5, colour.filled())
+                    }),
+                1 => chart
+                    .draw_series(
+                        points
+                            .iter()
+                            .map(|&p| TriangleMarker::new(p, 6, colour.filled())),
+                    )?
+                    .label(name)
+                    .legend(move |at| {
+                        line_in_legend(at) + TriangleMarker::new((11, 0), 6, colour.filled())
+                    }),
+                2 => chart
+                    .draw_series(points.iter().map(|&p| {
+                        EmptyElement::at(p) + Rectangle::new([(-5, -5), (5, 5)], colour.filled())
+                    }))?
+                    .label(name)
+                    .legend(move |at| {
+                        line_in_legend(at) + Rectangle::new([(6, -5), (16, 5)], colour.filled())
+                    }),
+                _ => chart
+                    .draw_series(points.iter().map(|&p| Cross::new(p, 5, style)))?
+                    .label(name)
+                    .legend(move |at| line_in_legend(at) + Cross::new((11, 0), 5, style)),
+            };
         }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", LABEL_FONT))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()?;
         Ok(())
     })
-}
-
-/// A run's timeline: one lane per worker, one rectangle per span coloured by its phase,
-/// on a time axis from 0 to `x_max_s` seconds (give every chapter the same, so that their
-/// timelines compare at a glance).
-pub fn timeline(title: &str, trace: &Trace, x_max_s: f64) -> Result<String, ChartError> {
-    let workers = lanes(trace);
-    let rows = workers.len().max(1);
-    let lane_px = if rows > 24 { 12 } else { 20 };
-    let height = 130 + lane_px * rows as u32;
-    let x_max = x_max_s.max(1e-6);
-    let seconds = |us: u64| us.saturating_sub(trace.start_us) as f64 / 1e6;
-    svg(title, (WIDTH, height), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(120)
-            .build_cartesian_2d(0.0..x_max, (0..rows).into_segmented())?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(rows)
-            .y_label_formatter(&|v| category(&workers, v))
-            .y_label_style(("sans-serif", if rows > 24 { 9 } else { 12 }))
-            .x_desc("seconds since the batch started")
-            .draw()?;
-        let lane_of = |worker: &str| {
-            let i = workers.iter().position(|w| w == worker).unwrap_or(0);
-            rows - 1 - i
-        };
-        for phase in Phase::ALL {
-            let colour = phase_colour(phase);
-            chart
-                .draw_series(trace.spans.iter().filter(|s| s.phase == phase).map(|span| {
-                    let lane = lane_of(&span.worker);
-                    let mut rect = Rectangle::new(
-                        [
-                            (seconds(span.start_us), SegmentValue::Exact(lane)),
-                            (seconds(span.end_us), SegmentValue::Exact(lane + 1)),
-                        ],
-                        colour.filled(),
-                    );
-                    rect.set_margin(1, 1, 0, 0);
-                    rect
-                }))?
-                .label(phase.name())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
-    })
-}
-
-/// The workers of a trace in lane order: `main` first, then by name with numbers in
-/// numeric order (`resize-2` before `resize-10`).
-pub fn lanes(trace: &Trace) -> Vec<String> {
-    let mut workers: Vec<String> = trace.spans.iter().map(|s| s.worker.clone()).collect();
-    workers.sort_by_key(|w| lane_key(w));
-    workers.dedup();
-    workers
-}
-
-fn lane_key(worker: &str) -> (bool, String, u64, String) {
-    let digits_at = worker
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map_or(0, |i| i + 1);
-    let (stem, number) = worker.split_at(digits_at);
-    (
-        worker != "main",
-        stem.to_string(),
-        number.parse().unwrap_or(0),
-        worker.to_string(),
-    )
 }
 
 /// A number with three significant digits, for labels.
@@ -402,30 +410,68 @@ fn short(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::Span;
+
+    /// The vertical extent of the longest vertical axis line (the plot's height), and the
+    /// vertical extents of the bars of the first series colour.
+    fn plot_and_bars(svg: &str) -> ((f64, f64), Vec<(f64, f64)>) {
+        let document = roxmltree::Document::parse(svg).unwrap();
+        let number = |node: roxmltree::Node, name: &str| -> f64 {
+            node.attribute(name).unwrap().parse().unwrap()
+        };
+        let mut plot = (0.0, 0.0);
+        for line in document
+            .descendants()
+            .filter(|n| n.has_tag_name("polyline"))
+        {
+            let points: Vec<(f64, f64)> = line
+                .attribute("points")
+                .unwrap()
+                .split_whitespace()
+                .filter_map(|p| p.split_once(','))
+                .map(|(x, y)| (x.parse().unwrap(), y.parse().unwrap()))
+                .collect();
+            if let [(x1, y1), (x2, y2)] = points[..]
+                && x1 == x2
+                && (y2 - y1) > plot.1 - plot.0
+            {
+                plot = (y1, y2);
+            }
+        }
+        let bars = document
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#4C78A8"))
+            .map(|n| (number(n, "y"), number(n, "y") + number(n, "height")))
+            .collect();
+        (plot, bars)
+    }
 
     #[test]
-    fn lanes_put_main_first_and_numbers_in_order() {
-        let span = |worker: &str| Span {
-            worker: worker.into(),
-            image: "a".into(),
-            phase: Phase::Resize,
-            start_us: 0,
-            end_us: 1,
+    fn bars_fill_every_row_with_no_empty_row_above() {
+        let bar = |label: &str, value: f64| Bar {
+            label: label.into(),
+            value,
+            interval: Some((value * 0.9, value * 1.1)),
         };
-        let trace = Trace {
-            chapter: "t".into(),
-            start_us: 0,
-            end_us: 1,
-            spans: ["resize-10", "resize-2", "main", "download-01", "resize-2"]
-                .map(span)
-                .to_vec(),
-        };
-        assert_eq!(
-            lanes(&trace),
-            ["main", "download-01", "resize-2", "resize-10"]
+        let svg = bars(
+            "t",
+            "seconds",
+            " s",
+            &[bar("a", 10.6), bar("b", 0.41)],
+            Some(10.6),
+        )
+        .unwrap();
+        let ((top, bottom), drawn) = plot_and_bars(&svg);
+        assert_eq!(drawn.len(), 2, "{svg}");
+        let row = (bottom - top) / 2.0;
+        // Each bar sits in its own half of the plot: the first at the top, the last at
+        // the bottom (a third, empty row would push both down by a third).
+        assert!(
+            drawn[0].0 - top < row * 0.25,
+            "{drawn:?} in {top}..{bottom}"
         );
-        let drawn = timeline("t", &trace, 1.0).unwrap();
-        assert!(drawn.starts_with("<svg") && drawn.trim_end().ends_with("</svg>"));
+        assert!(
+            bottom - drawn[1].1 < row * 0.25,
+            "{drawn:?} in {top}..{bottom}"
+        );
     }
 }

@@ -1,28 +1,40 @@
-//! `report.md` and its charts: criterion's measurements of every chapter on every
-//! workload, and one traced run of each chapter drawn as a timeline.
+//! The report: criterion's measurements of every chapter on every workload, and timed,
+//! traced runs of each chapter drawn as timelines, written as `report.md`,
+//! `report.html`, `results.json` and one CSV per table.
 //!
 //! - [`bench`](mod@bench): criterion's results, and the names the bench gives them.
-//! - [`machine`]: the machine and the crate versions the numbers depend on.
-//! - [`chart`]: the SVG charts.
+//! - [`machine`]: the machine, its load and the build the numbers depend on.
+//! - [`stats`]: mean, spread and the median's interval of repeated runs.
+//! - [`section`]: the report as a list of sections (words, charts, tables).
+//! - [`sections`]: each section, built from the measurements.
+//! - [`chart`]: the SVG charts; [`timeline`]: a run's timeline.
+//! - [`results`]: `results.json`; [`compare`]: two of them side by side.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub mod bench;
 pub mod chart;
+pub mod compare;
+pub mod html;
 pub mod machine;
+pub mod results;
+pub mod section;
+mod sections;
+pub mod stats;
+pub mod timeline;
 
 pub use bench::{
     Bench, Estimate, GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES, SWEEP_WORKLOAD, bench_id, sweep_id,
 };
-pub use machine::{Machine, crate_versions};
+pub use machine::{Build, Machine, crate_versions};
+pub use results::Results;
+pub use section::{Chart, Section, Table};
+pub use stats::Stats;
 
-use chart::{Bar, BarGroup, Line};
-
-use crate::chapters;
 use crate::contract::Summary;
 use crate::harness::workload::Workload;
-use crate::platform::write_atomically;
+use crate::platform::{CpuTime, load_average, write_atomically};
 use crate::trace::Trace;
 
 /// Why the report could not be written.
@@ -41,13 +53,58 @@ pub enum ReportError {
     Chart(#[from] chart::ChartError),
 }
 
-/// One traced run of a chapter: its summary and its spans.
+/// One timed run of a chapter: its wall time and the processor time of its process tree.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// The batch's wall time, as the chapter measured it.
+    pub wall_s: f64,
+    /// The processor time of the chapter's process and everything it started.
+    pub cpu: CpuTime,
+}
+
+/// A chapter run one or more times: the summary and trace of its last run, and every
+/// run's timing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
-    /// The summary the chapter printed.
+    /// The summary the chapter printed (its last run).
     pub summary: Summary,
-    /// The trace it wrote.
+    /// The trace it wrote (its last run).
     pub trace: Trace,
+    /// Every run's wall and processor time; empty when only the summary is known.
+    pub samples: Vec<Sample>,
+}
+
+impl Run {
+    /// The wall times' figures: of every sample, or of the summary alone.
+    pub fn stats(&self) -> Stats {
+        let walls: Vec<f64> = if self.samples.is_empty() {
+            vec![self.summary.wall_s]
+        } else {
+            self.samples.iter().map(|s| s.wall_s).collect()
+        };
+        Stats::of(&walls).unwrap_or(Stats {
+            runs: 0,
+            mean_s: 0.0,
+            sd_s: 0.0,
+            min_s: 0.0,
+            max_s: 0.0,
+            median_s: 0.0,
+            median_low_s: 0.0,
+            median_high_s: 0.0,
+        })
+    }
+
+    /// The mean processor time per run, when measured.
+    pub fn cpu(&self) -> Option<CpuTime> {
+        if self.samples.is_empty() {
+            return None;
+        }
+        let n = self.samples.len() as f64;
+        Some(CpuTime {
+            user_s: self.samples.iter().map(|s| s.cpu.user_s).sum::<f64>() / n,
+            system_s: self.samples.iter().map(|s| s.cpu.system_s).sum::<f64>() / n,
+        })
+    }
 }
 
 /// Everything a report is made from.
@@ -55,14 +112,14 @@ pub struct Run {
 pub struct Report {
     /// The workload of the traced runs.
     pub workload: Workload,
-    /// One traced run per chapter, in chapter order.
+    /// The runs of each chapter, in chapter order.
     pub runs: Vec<Run>,
     /// The pipeline with and without its bounded channel (label, run), when that
     /// chapter exists: traced runs on `cpu` with one resizer.
     pub backpressure: Vec<(String, Run)>,
     /// Criterion's results.
     pub bench: Bench,
-    /// The machine.
+    /// The machine, as it was when the runs began.
     pub machine: Machine,
 }
 
@@ -71,389 +128,108 @@ pub struct Report {
 pub struct Written {
     /// `report.md`.
     pub report: PathBuf,
+    /// `report.html`: the same, with its charts inline.
+    pub html: PathBuf,
+    /// `results.json`.
+    pub results: PathBuf,
+    /// One CSV per table.
+    pub csvs: Vec<PathBuf>,
     /// Every chart.
     pub charts: Vec<PathBuf>,
-    /// What the report lacks, for the person who asked for it.
+    /// What the report lacks or warns about, for the person who asked for it.
     pub notes: Vec<String>,
 }
 
 impl Report {
-    /// Writes `report.md` and its SVG charts into `folder` (created if missing).
+    /// Writes the report into `folder` (created if missing): `report.md` and its SVG
+    /// charts, `report.html`, `results.json` and a CSV per table.
     pub fn write(&self, folder: &Path) -> Result<Written, ReportError> {
-        std::fs::create_dir_all(folder).map_err(|source| ReportError::Write {
-            path: folder.to_path_buf(),
-            source,
-        })?;
-        let mut out = ReportFolder {
-            folder: folder.to_path_buf(),
-            charts: Vec::new(),
+        let written_at = httpdate::fmt_http_date(std::time::SystemTime::now());
+        let after = load_average();
+        let load = results::Load {
+            before: self.machine.load_before,
+            after,
+            busy: self.machine.busy(after),
         };
-        let mut md = String::new();
+        let build = Build::this();
         let mut notes = Vec::new();
-        self.header(&mut md);
-        self.tour_section(&mut md);
-        self.bench_section(&mut md, &mut out, &mut notes)?;
-        self.backpressure_section(&mut md);
-        self.timeline_section(&mut md, &mut out)?;
+        let sections = sections::all(self, &build, &load, &mut notes)?;
+        notes.extend(load.busy.iter().cloned());
+
+        create_folder(folder)?;
+        let mut charts = Vec::new();
+        let mut csvs = Vec::new();
+        let mut tables = BTreeMap::new();
+        for section in &sections {
+            for chart in &section.charts {
+                let path = folder.join(&chart.file);
+                write_file(&path, &chart.svg)?;
+                charts.push(path);
+            }
+            for table in &section.tables {
+                let path = folder.join(format!("{}.csv", table.name));
+                write_file(&path, &table.csv())?;
+                csvs.push(path);
+                tables.insert(table.name.clone(), table.clone());
+            }
+        }
+        let title = "Thumbnail workbench: the report";
+        let intro = format!(
+            "Every chapter makes the same thumbnails; only the concurrency differs. \
+             Measured on **{} cores** ({}), written {written_at}.",
+            self.machine.cores, self.machine.model
+        );
+        let markdown: String = std::iter::once(format!("# {title}\n\n{intro}\n\n"))
+            .chain(sections.iter().map(Section::markdown))
+            .collect();
+        let body: String = std::iter::once(format!(
+            "<h1>{}</h1>\n<p>{}</p>\n",
+            html::escape(title),
+            html::inline(&intro)
+        ))
+        .chain(sections.iter().map(Section::html))
+        .collect();
         let report = folder.join("report.md");
-        out.file(&report, &md)?;
+        write_file(&report, &markdown)?;
+        let html_path = folder.join("report.html");
+        write_file(&html_path, &html::page(title, &body))?;
+
+        let results = Results {
+            format: results::FORMAT,
+            written: written_at,
+            machine: self.machine.clone(),
+            build,
+            load,
+            rows: sections::rows(self),
+            tables,
+        };
+        let results_path = folder.join("results.json");
+        let json = serde_json::to_string_pretty(&results).map_err(|e| ReportError::Write {
+            path: results_path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        write_file(&results_path, &json)?;
         Ok(Written {
             report,
-            charts: out.charts,
+            html: html_path,
+            results: results_path,
+            csvs,
+            charts,
             notes,
         })
     }
-
-    fn header(&self, md: &mut String) {
-        let m = &self.machine;
-        let _ = writeln!(md, "# Thumbnail workbench: the report\n");
-        let _ = writeln!(
-            md,
-            "Every chapter makes the same thumbnails; only the concurrency differs. \
-             Measured on **{} cores** ({}), {}, {:.0} GiB of memory, on {}.\n",
-            m.cores,
-            m.model,
-            m.os,
-            m.memory_gib,
-            httpdate::fmt_http_date(std::time::SystemTime::now())
-        );
-        let crates: Vec<String> = crate_versions()
-            .iter()
-            .map(|(name, version)| format!("{name} {version}"))
-            .collect();
-        let _ = writeln!(md, "Crates: {}.\n", crates.join(", "));
-    }
-
-    /// What the pipeline's bounded channel buys: memory that does not grow with the
-    /// batch. Counted from the traces, and the peak memory from the summaries.
-    fn backpressure_section(&self, md: &mut String) {
-        let Some((_, first)) = self.backpressure.first() else {
-            return;
-        };
-        let _ = writeln!(
-            md,
-            "## Backpressure\n\n{} on `cpu` ({} images) with two downloaders and one \
-             resizer, so that downloads are far quicker than resizes. With the bounded \
-             channel, at most its capacity, plus one image per downloader and per resizer, \
-             wait between the stages; without it, nearly the whole batch does, and the peak \
-             memory grows with it. Images waiting (downloaded, not yet being resized) are \
-             counted from the trace.\n",
-            first.summary.chapter, first.summary.images
-        );
-        let _ = writeln!(md, "| run | wall s | images waiting at most | peak MiB |");
-        let _ = writeln!(md, "|---|---:|---:|---:|");
-        for (label, run) in &self.backpressure {
-            let _ = writeln!(
-                md,
-                "| {label} | {:.2} | {} | {:.0} |",
-                run.summary.wall_s,
-                run.trace.most_images_waiting(),
-                run.summary.peak_rss_mb
-            );
-        }
-        md.push('\n');
-    }
-
-    /// The table of the traced runs (the tour's table).
-    fn tour_section(&self, md: &mut String) {
-        let _ = writeln!(
-            md,
-            "## One run of each chapter on `{}`\n\nOne traced run each (not a benchmark: \
-             see the medians below). Overlap is the time spent working, summed over every \
-             worker, over the wall time.\n",
-            self.workload.name(),
-        );
-        md.push_str(&comparison_table(&self.runs));
-        md.push('\n');
-    }
-
-    fn bench_section(
-        &self,
-        md: &mut String,
-        out: &mut ReportFolder,
-        notes: &mut Vec<String>,
-    ) -> Result<(), ReportError> {
-        let bench = &self.bench;
-        let _ = writeln!(md, "## Benchmarks\n");
-        if !bench.found || bench.results.is_empty() {
-            let why = if bench.found {
-                "holds no results"
-            } else {
-                "does not exist"
-            };
-            let note = format!(
-                "no criterion results: {} {why}; run `cargo bench --bench chapters` (about \
-                 15 minutes), then the report again, for medians, speedups and worker sweeps",
-                bench.folder.display()
-            );
-            let _ = writeln!(md, "> {}.\n", capitalise(&note));
-            notes.push(note);
-            return Ok(());
-        }
-        let _ = writeln!(
-            md,
-            "Each chapter binary timed as a whole process by criterion (start-up included), \
-             median of its samples with the 95% confidence interval; on `io` and `mixed` \
-             the embedded store answers after 50 ms.\n"
-        );
-        let mut missing = Vec::new();
-        let chapter_names: Vec<String> = chapters::ALL.iter().map(|c| c.name.to_string()).collect();
-        let mut speedups = Vec::new();
-        for workload in Workload::ALL {
-            let measured: Vec<(String, Option<Estimate>)> = chapters::ALL
-                .iter()
-                .map(|c| (c.name.to_string(), bench.get(&bench_id(workload, c.name))))
-                .collect();
-            missing.extend(
-                measured
-                    .iter()
-                    .filter(|(_, e)| e.is_none())
-                    .map(|(name, _)| bench_id(workload, name)),
-            );
-            let bars: Vec<Bar> = measured
-                .iter()
-                .filter_map(|(name, e)| {
-                    let e = (*e)?;
-                    Some(Bar {
-                        label: name.clone(),
-                        value: e.median_s,
-                        interval: Some((e.low_s, e.high_s)),
-                    })
-                })
-                .collect();
-            if bars.is_empty() {
-                continue;
-            }
-            let file = format!("bench-{}.svg", workload.name());
-            let title = format!(
-                "Workload {}: seconds per run (median, 95% interval)",
-                workload.name()
-            );
-            out.chart(&file, &chart::bars(&title, "seconds", " s", &bars)?)?;
-            let _ = writeln!(
-                md,
-                "### Workload `{}`\n\n![{title}]({file})\n",
-                workload.name()
-            );
-            let baseline = measured.first().and_then(|(_, e)| *e);
-            md.push_str(
-                "| chapter | median s | 95% interval | speedup over ch00 |\n|---|---:|---:|---:|\n",
-            );
-            for (name, estimate) in &measured {
-                let Some(e) = estimate else { continue };
-                let speedup = baseline.map_or("-".to_string(), |b| {
-                    format!("{:.1}x", b.median_s / e.median_s.max(1e-12))
-                });
-                let _ = writeln!(
-                    md,
-                    "| {name} | {:.3} | {:.3} to {:.3} | {speedup} |",
-                    e.median_s, e.low_s, e.high_s
-                );
-            }
-            md.push('\n');
-            speedups.push(BarGroup {
-                name: workload.name().to_string(),
-                values: measured
-                    .iter()
-                    .map(|(_, e)| Some(baseline?.median_s / e.as_ref()?.median_s.max(1e-12)))
-                    .collect(),
-            });
-        }
-        if !speedups.is_empty() {
-            let title = "Speedup over ch00-sequential (higher is better)";
-            out.chart(
-                "speedup.svg",
-                &chart::grouped_bars(
-                    title,
-                    "times faster than ch00",
-                    &chapter_names,
-                    &speedups,
-                    Some(1.0),
-                )?,
-            )?;
-            let _ = writeln!(md, "### Speedup\n\n![{title}](speedup.svg)\n");
-        }
-        self.sweep_section(md, out, &mut missing)?;
-        self.gil_section(md, out)?;
-        if let Some(kernel) = bench.get("kernel/jpeg_1920x1280_to_32_64_200") {
-            let _ = writeln!(
-                md,
-                "### The CPU step alone\n\nOne 1920x1280 JPEG to three thumbnails on one \
-                 thread: {:.1} ms (median), so at best {:.0} images per second per core.\n",
-                kernel.median_s * 1e3,
-                1.0 / kernel.median_s.max(1e-12)
-            );
-        }
-        if !missing.is_empty() {
-            let note = format!(
-                "criterion has no result for {} benchmark(s): {}",
-                missing.len(),
-                missing.join(", ")
-            );
-            let _ = writeln!(md, "> Partial results: {note}.\n");
-            notes.push(note);
-        }
-        Ok(())
-    }
-
-    fn sweep_section(
-        &self,
-        md: &mut String,
-        out: &mut ReportFolder,
-        missing: &mut Vec<String>,
-    ) -> Result<(), ReportError> {
-        let mut lines = Vec::new();
-        for chapter in chapters::ALL {
-            let Some(flag) = chapter.sweep else { continue };
-            let mut points = Vec::new();
-            for &workers in chapters::SWEEP_WORKERS {
-                let id = sweep_id(chapter.name, workers);
-                match self.bench.get(&id) {
-                    Some(e) => points.push((workers as f64, e.median_s)),
-                    None => missing.push(id),
-                }
-            }
-            if !points.is_empty() {
-                lines.push(Line {
-                    name: format!("{} {flag}", chapter.name),
-                    points,
-                });
-            }
-        }
-        if lines.is_empty() {
-            return Ok(());
-        }
-        let title = format!(
-            "Worker sweep: {} images of `{}`, median seconds per run",
-            SWEEP_IMAGES,
-            SWEEP_WORKLOAD.name()
-        );
-        out.chart(
-            "sweep.svg",
-            &chart::lines(&title, "workers", "seconds", &lines)?,
-        )?;
-        let _ = writeln!(
-            md,
-            "### Worker sweep\n\nEach chapter that has a worker count, run with 1 to {} \
-             workers on {} images of `{}`.\n\n![{title}](sweep.svg)\n",
-            chapters::SWEEP_WORKERS.last().copied().unwrap_or(1),
-            SWEEP_IMAGES,
-            SWEEP_WORKLOAD.name()
-        );
-        Ok(())
-    }
-
-    fn gil_section(&self, md: &mut String, out: &mut ReportFolder) -> Result<(), ReportError> {
-        if chapters::find(GIL_CHAPTER).is_none() {
-            return Ok(());
-        }
-        let bars: Vec<Bar> = [
-            ("threads", "threads"),
-            ("gil", "threads with a simulated GIL"),
-        ]
-        .iter()
-        .filter_map(|(id, label)| {
-            let e = self.bench.get(&format!("{GIL_GROUP}/{id}"))?;
-            Some(Bar {
-                label: label.to_string(),
-                value: e.median_s,
-                interval: Some((e.low_s, e.high_s)),
-            })
-        })
-        .collect();
-        if bars.len() < 2 {
-            return Ok(());
-        }
-        let title = format!("{GIL_CHAPTER} on `cpu`: with and without a simulated GIL");
-        out.chart("gil.svg", &chart::bars(&title, "seconds", " s", &bars)?)?;
-        let _ = writeln!(md, "### The simulated GIL\n\n![{title}](gil.svg)\n");
-        Ok(())
-    }
-
-    fn timeline_section(&self, md: &mut String, out: &mut ReportFolder) -> Result<(), ReportError> {
-        let x_max = self
-            .runs
-            .iter()
-            .map(|r| r.trace.figures().wall_s)
-            .fold(0.0, f64::max);
-        let _ = writeln!(
-            md,
-            "## Timelines\n\nOne lane per worker, one bar per step: download, resize, \
-             upload, and waiting (queue_wait). Every timeline has the same time axis, \
-             so their lengths compare directly.\n"
-        );
-        for run in &self.runs {
-            let name = &run.summary.chapter;
-            let file = format!("timeline-{name}.svg");
-            let title = format!(
-                "{name} on {}: {:.2} s, overlap {:.1}",
-                self.workload.name(),
-                run.summary.wall_s,
-                run.summary.overlap
-            );
-            out.chart(&file, &chart::timeline(&title, &run.trace, x_max)?)?;
-            let _ = writeln!(md, "![{title}]({file})\n");
-        }
-        Ok(())
-    }
 }
 
-/// The comparison table of some runs, in Markdown: chapter, wall time, images per
-/// second, speedup over the first run (ch00), overlap, failures, peak memory.
-pub fn comparison_table(runs: &[Run]) -> String {
-    let mut md = String::from(
-        "| chapter | wall s | images/s | speedup | overlap | failed | peak MiB |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
-    );
-    let baseline = runs
-        .iter()
-        .find(|r| r.summary.chapter == chapters::ALL[0].name)
-        .map(|r| r.summary.wall_s);
-    for run in runs {
-        let s = &run.summary;
-        let speedup = baseline.map_or("-".to_string(), |b| {
-            format!("{:.1}x", b / s.wall_s.max(1e-9))
-        });
-        let _ = writeln!(
-            md,
-            "| {} | {:.2} | {:.1} | {speedup} | {:.2} | {} | {:.0} |",
-            s.chapter,
-            s.wall_s,
-            s.images_per_second(),
-            s.overlap,
-            s.failed.len(),
-            s.peak_rss_mb
-        );
-    }
-    md
+fn create_folder(folder: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(folder).map_err(|source| ReportError::Write {
+        path: folder.to_path_buf(),
+        source,
+    })
 }
 
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-/// The report's folder and the charts written into it so far.
-struct ReportFolder {
-    folder: PathBuf,
-    charts: Vec<PathBuf>,
-}
-
-impl ReportFolder {
-    fn file(&self, path: &Path, text: &str) -> Result<(), ReportError> {
-        write_atomically(path, text.as_bytes()).map_err(|source| ReportError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
-    }
-
-    fn chart(&mut self, name: &str, svg: &str) -> Result<(), ReportError> {
-        let path = self.folder.join(name);
-        self.file(&path, svg)?;
-        self.charts.push(path);
-        Ok(())
-    }
+fn write_file(path: &Path, text: &str) -> Result<(), ReportError> {
+    write_atomically(path, text.as_bytes()).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -15,6 +15,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+mod chrome;
+
+pub use chrome::{CHAPTER_PID, ChromeTrace, Event};
+
 /// What a worker was doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -249,6 +253,38 @@ pub struct Figures {
     pub busy_per_worker: BTreeMap<String, f64>,
 }
 
+/// The workers of a trace in lane order: `main` first, then grouped by kind
+/// ([`worker_kind`]) with numbers in numeric order (`resize-2` before `resize-10`).
+pub fn lanes(trace: &Trace) -> Vec<String> {
+    let mut workers: Vec<String> = trace.spans.iter().map(|s| s.worker.clone()).collect();
+    workers.sort_by_key(|w| lane_key(w));
+    workers.dedup();
+    workers
+}
+
+/// What kind of worker a label names: the label without its number (`download-07` and
+/// `download-12` are both `download`, `pid 4242` is `pid`, `task-img-003` is
+/// `task-img`). A timeline groups lanes of one kind together.
+pub fn worker_kind(worker: &str) -> &str {
+    let digits_at = worker
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    let stem = worker[..digits_at].trim_end_matches(['-', '_', ' ', '#']);
+    if stem.is_empty() { worker } else { stem }
+}
+
+fn lane_key(worker: &str) -> (bool, String, u64, String) {
+    let digits_at = worker
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    (
+        worker != "main",
+        worker_kind(worker).to_string(),
+        worker[digits_at..].parse().unwrap_or(0),
+        worker.to_string(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +342,27 @@ mod tests {
         assert_eq!(figures.overlap, 2.0);
         assert_eq!(figures.busy_per_worker.get("b"), Some(&2.0));
         assert_eq!(figures.busy_per_worker.get("c"), None);
+    }
+
+    #[test]
+    fn lanes_put_main_first_and_group_workers_by_kind() {
+        let trace = Trace {
+            chapter: "t".into(),
+            start_us: 0,
+            end_us: 1,
+            spans: ["resize-10", "resize-2", "main", "download-01", "resize-2"]
+                .map(|w| span(w, Phase::Resize, 0, 1))
+                .to_vec(),
+        };
+        assert_eq!(
+            lanes(&trace),
+            ["main", "download-01", "resize-2", "resize-10"]
+        );
+        assert_eq!(worker_kind("download-07"), "download");
+        assert_eq!(worker_kind("pid 4242"), "pid");
+        assert_eq!(worker_kind("task-img-003"), "task-img");
+        assert_eq!(worker_kind("main"), "main");
+        assert_eq!(worker_kind("42"), "42");
     }
 
     #[test]
