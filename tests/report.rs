@@ -329,6 +329,7 @@ fn two_chapter_results(folder: &Path, seconds: [f64; 2]) {
                 upload_s: 0.0,
                 overlap: 1.0,
                 peak_rss_mb: 10.0,
+                skipped: Vec::new(),
             };
             let trace = Trace {
                 chapter: chapter.name.into(),
@@ -448,6 +449,7 @@ fn pipeline_run(waiting: u64) -> Run {
         upload_s: 0.0,
         overlap: 1.0,
         peak_rss_mb: 50.0,
+        skipped: Vec::new(),
     };
     Run {
         summary,
