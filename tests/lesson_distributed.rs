@@ -145,14 +145,18 @@ fn a_worker_killed_mid_batch_loses_no_image_and_its_job_is_redelivered() {
     }
     let corpus = TestCorpus::new();
     // Every request waits 150 ms, so each job (one GET, three PUTs) takes over half a
-    // second: the worker killed after the first result surely holds a job.
+    // second: a worker killed as it takes a job surely holds it when it dies.
     let store = serve(corpus.dir.path(), Duration::from_millis(150));
     let expected = ch00_thumbnails(store.url());
     let scratch = tempfile::tempdir().unwrap();
     let trace_file = scratch.path().join("trace.json");
+    // Two workers of one slot each: after the first result, a job starts at least once
+    // more, and the worker taking it is killed.
     let flags: Vec<String> = [
         "--workers",
         "2",
+        "--slots",
+        "1",
         "--kill-one-worker-after",
         "1",
         "--ack-wait",
@@ -246,6 +250,29 @@ fn workers_started_by_hand_finish_a_batch_and_a_second_enqueue_is_harmless() {
     assert_eq!(summary(&again)["images"], corpus.files.len());
     assert_eq!(summary(&again)["thumbnails"], corpus.files.len() * 3);
     assert_eq!(read_all(&out), expected);
+}
+
+#[test]
+fn thumbnails_put_to_an_http_store_are_byte_identical_to_ch00s() {
+    if !can_run(CH10) {
+        return;
+    }
+    let corpus = TestCorpus::new();
+    let store = corpus.store();
+    let thumbs = tempfile::tempdir().unwrap();
+    let thumbs_store = serve(thumbs.path(), Duration::ZERO);
+    for chapter in ["ch00-sequential", CH10] {
+        let out = vec![
+            "--out".to_string(),
+            format!("{}{chapter}/", thumbs_store.url()),
+        ];
+        let run = run_chapter(chapter, store.url(), &out);
+        assert_eq!(run.code, 0, "{chapter}: {}", run.stderr);
+    }
+    let thumbs = thumbs.path();
+    let ch00 = read_all(&thumbs.join("ch00-sequential"));
+    assert_eq!(ch00.len(), corpus.files.len() * 3);
+    assert_eq!(read_all(&thumbs.join(CH10)), ch00, "PUT thumbnails differ");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! second answer is counted, not added: its thumbnails were the same bytes under the
 //! same names, so the second upload changed nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
@@ -21,10 +21,6 @@ use crate::queue::{
     Finished, JOBS_SUBJECT, JobMessage, Queue, RESULTS, Started, gave_up_subject, results_subject,
     started_subject,
 };
-
-/// Who holds which job right now, as far as the started notices and results tell: a
-/// worker's pid and the stems it took and has not answered yet.
-pub type InFlight = HashMap<u32, HashSet<String>>;
 
 /// What the enqueuer learnt about redeliveries, for the closing report.
 #[derive(Debug, Default)]
@@ -45,12 +41,13 @@ struct GaveUp {
 
 // ANCHOR: enqueue
 /// Publishes every image of `job` as a job and waits until each one has a result (or the
-/// broker gave up on it, or Ctrl-C). After every event, `watch` sees how many results
-/// are in and who holds what (the local run uses it to kill a worker mid-batch).
+/// broker gave up on it, or Ctrl-C). Each time a worker takes a job, `taken` hears who
+/// took which, and how many results are in (the local run uses it to kill a worker
+/// mid-batch, one that has just taken a job and so surely holds it).
 pub async fn enqueue_and_collect(
     job: &Job,
     queue: &Queue,
-    mut watch: impl FnMut(usize, &InFlight),
+    mut taken: impl FnMut(usize, &Started),
 ) -> Result<(Vec<Outcome>, Deliveries), String> {
     let batch = batch_id(job);
     // Listen before publishing, so that no answer can come before we listen.
@@ -76,7 +73,6 @@ pub async fn enqueue_and_collect(
 
     let images: HashMap<&str, &Image> = job.images().iter().map(|i| (i.stem.as_str(), i)).collect();
     let mut outcomes: HashMap<String, Outcome> = HashMap::new();
-    let mut in_flight = InFlight::new();
     let mut deliveries = Deliveries::default();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -86,9 +82,6 @@ pub async fn enqueue_and_collect(
                 let Ok(finished) = serde_json::from_slice::<Finished>(&message.payload) else {
                     continue;
                 };
-                if let Some(held) = in_flight.get_mut(&finished.pid) {
-                    held.remove(&finished.outcome.image.stem);
-                }
                 let Some(image) = images.get(finished.outcome.image.stem.as_str()) else {
                     continue;
                 };
@@ -102,7 +95,7 @@ pub async fn enqueue_and_collect(
                 if let Ok(notice) = serde_json::from_slice::<Started>(&notice.payload)
                     && !outcomes.contains_key(&notice.stem)
                 {
-                    in_flight.entry(notice.pid).or_default().insert(notice.stem);
+                    taken(outcomes.len(), &notice);
                 }
             }
             Some(advisory) = gave_up.next() => {
@@ -122,7 +115,6 @@ pub async fn enqueue_and_collect(
             }
             _ = &mut ctrl_c => break,
         }
-        watch(outcomes.len(), &in_flight);
     }
     // Images with no result (Ctrl-C) are cancelled; the driver names them.
     for image in job.images() {

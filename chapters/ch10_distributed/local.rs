@@ -107,10 +107,16 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` workers on the broker at `url`. They sign S3 requests with this
-    /// run's S3 settings, handed over in their environment (never on a command line,
-    /// where any user could read a secret).
-    pub fn start(count: usize, url: &str, quiet: bool, s3: &S3Flags) -> Result<Workers, String> {
+    /// Starts `count` workers on the broker at `url`, each with `slots` (else one per
+    /// core). They sign S3 requests with this run's S3 settings, handed over in their
+    /// environment (never on a command line, where any user could read a secret).
+    pub fn start(
+        count: usize,
+        slots: Option<usize>,
+        url: &str,
+        quiet: bool,
+        s3: &S3Flags,
+    ) -> Result<Workers, String> {
         let program = std::env::current_exe()
             .map_err(|e| format!("cannot find this program to start workers: {e}"))?;
         let mut workers = Workers {
@@ -133,6 +139,9 @@ impl Workers {
                 .process_group(0);
             if quiet {
                 command.arg("--quiet");
+            }
+            if let Some(slots) = slots {
+                command.args(["--slots", &slots.to_string()]);
             }
             hand_over_s3(&mut command, s3);
             let child = command

@@ -57,9 +57,9 @@ use workbench::cli::{self, parse_duration};
 use workbench::contract::{ImageError, Outcome};
 use workbench::job::Job;
 
-use crate::enqueue::{Deliveries, InFlight};
+use crate::enqueue::Deliveries;
 use crate::local::{LocalBroker, Workers};
-use crate::queue::{Lease, Queue};
+use crate::queue::{Lease, Queue, Started};
 
 /// The chapter's name.
 const NAME: &str = "ch10-distributed";
@@ -74,8 +74,11 @@ struct Flags {
     /// Worker processes to start (the run with no role).
     #[arg(long, default_value_t = 3)]
     workers: usize,
-    /// The lesson: SIGKILL a worker holding a job once this many results are in (the
-    /// run with no role).
+    /// Jobs each worker works on at once (the run with no role) [default: one per core].
+    #[arg(long)]
+    slots: Option<usize>,
+    /// The lesson: once this many results are in, SIGKILL the next worker that takes a
+    /// job (the run with no role).
     #[arg(long, value_name = "N")]
     kill_one_worker_after: Option<usize>,
     /// A job not acknowledged in this time goes to another worker (when this run
@@ -115,15 +118,15 @@ fn thumbnail_all(job: &Job, flags: &Flags, cluster: &mut Cluster) -> Vec<Outcome
         workers,
     } = cluster;
     let mut kill_after = flags.kill_one_worker_after;
-    let watch = |results: usize, in_flight: &InFlight| {
+    let taken = |results: usize, started: &Started| {
         if let (Some(after), Some(workers)) = (kill_after, workers.as_mut())
             && results >= after
-            && kill_one_holding_a_job(workers, in_flight)
+            && kill_while_it_holds_a_job(workers, started)
         {
             kill_after = None;
         }
     };
-    match runtime.block_on(enqueue::enqueue_and_collect(job, queue, watch)) {
+    match runtime.block_on(enqueue::enqueue_and_collect(job, queue, taken)) {
         Ok((outcomes, deliveries)) => {
             report(&deliveries);
             outcomes
@@ -138,23 +141,18 @@ fn thumbnail_all(job: &Job, flags: &Flags, cluster: &mut Cluster) -> Vec<Outcome
 // ANCHOR_END: all
 
 // ANCHOR: kill
-/// Kills (SIGKILL) one of our workers that holds a job right now; false if none does.
-fn kill_one_holding_a_job(workers: &mut Workers, in_flight: &InFlight) -> bool {
-    for (pid, held) in in_flight {
-        if held.is_empty() {
-            continue;
-        }
-        if let Some(name) = workers.kill(*pid) {
-            let mut held: Vec<&String> = held.iter().collect();
-            held.sort();
-            eprintln!(
-                "{NAME}: killed {name} (pid {pid}) with SIGKILL while it held {held:?}: \
-                 the broker will hand them to another worker after the ack wait"
-            );
-            return true;
-        }
-    }
-    false
+/// Kills (SIGKILL: no goodbye, no ack) the worker that has just taken a job, if it is
+/// one of ours. It surely holds that job: it took it a moment ago.
+fn kill_while_it_holds_a_job(workers: &mut Workers, started: &Started) -> bool {
+    let Some(name) = workers.kill(started.pid) else {
+        return false;
+    };
+    eprintln!(
+        "{NAME}: killed {name} (pid {}) with SIGKILL while it held {}: the broker will \
+         hand that job to another worker after the ack wait",
+        started.pid, started.stem
+    );
+    true
 }
 // ANCHOR_END: kill
 
@@ -225,12 +223,13 @@ fn run_on_cluster(
         Ok(queue) => queue,
         Err(error) => return setup_failed(&error),
     };
-    let workers =
-        match local_quiet.map(|quiet| Workers::start(flags.workers, url, quiet, &common.s3)) {
-            Some(Ok(workers)) => Some(workers),
-            Some(Err(error)) => return setup_failed(&error),
-            None => None,
-        };
+    let workers = match local_quiet
+        .map(|quiet| Workers::start(flags.workers, flags.slots, url, quiet, &common.s3))
+    {
+        Some(Ok(workers)) => Some(workers),
+        Some(Err(error)) => return setup_failed(&error),
+        None => None,
+    };
     let mut cluster = Cluster {
         runtime,
         queue,
