@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{TestCorpus, can_run, run_chapter, serve};
@@ -250,6 +251,92 @@ fn workers_started_by_hand_finish_a_batch_and_a_second_enqueue_is_harmless() {
     assert_eq!(summary(&again)["images"], corpus.files.len());
     assert_eq!(summary(&again)["thumbnails"], corpus.files.len() * 3);
     assert_eq!(read_all(&out), expected);
+}
+
+/// Takes every job the broker hands out and never answers, as a worker that dies on
+/// each one would, until `stop` is set. Returns how many deliveries it took.
+fn swallow_every_job(url: &str, stop: &AtomicBool) -> usize {
+    use futures_util::StreamExt;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let jetstream = async_nats::jetstream::new(client);
+        let mut taken = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let consumer = match jetstream.get_stream("THUMBNAIL_JOBS").await {
+                Ok(stream) => stream.get_consumer("thumbnail-workers").await,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue; // the enqueuer has not made the queue yet
+                }
+            };
+            let consumer: async_nats::jetstream::consumer::PullConsumer = consumer.unwrap();
+            let mut batch = consumer
+                .batch()
+                .max_messages(100)
+                .expires(Duration::from_millis(300))
+                .messages()
+                .await
+                .unwrap();
+            while let Some(Ok(_unanswered)) = batch.next().await {
+                taken += 1;
+            }
+        }
+        taken
+    })
+}
+
+#[test]
+fn a_job_no_worker_answers_is_given_up_after_the_delivery_limit() {
+    if !can_run(CH10) {
+        return;
+    }
+    let corpus = TestCorpus::new();
+    let store = corpus.store();
+    let broker = Broker::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut enqueuer = Command::new(chapters::binary_path(CH10).unwrap())
+        .args(["enqueue", "--nats", &broker.url, "--source", store.url()])
+        .arg("--out")
+        .arg(scratch.path())
+        .args([
+            "--ack-wait",
+            "1s",
+            "--max-deliveries",
+            "2",
+            "--json",
+            "--quiet",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stop = AtomicBool::new(false);
+    let (taken, output) = std::thread::scope(|s| {
+        let swallower = s.spawn(|| swallow_every_job(&broker.url, &stop));
+        // The enqueuer ends once the broker has given up on every job; a run that has
+        // not ended after 60 s is a failure, not a hang.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while enqueuer.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = enqueuer.kill();
+        stop.store(true, Ordering::Relaxed);
+        (
+            swallower.join().unwrap(),
+            enqueuer.wait_with_output().unwrap(),
+        )
+    });
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Each job was handed out exactly twice (the limit), then reported, not lost.
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(taken, corpus.files.len() * 2, "{stderr}");
+    let failed = summary(&output)["failed"].as_array().unwrap().clone();
+    assert_eq!(failed.len(), corpus.files.len(), "{failed:?}");
+    for failure in failed {
+        let error = failure["error"].as_str().unwrap();
+        assert!(error.contains("given up after 2 deliveries"), "{error}");
+    }
 }
 
 #[test]
