@@ -223,8 +223,13 @@ async fn handle(queue: &Queue, identity: &Identity, lane: &str, message: Message
             // The result is stored before the job is acknowledged: if this worker dies
             // between the two, the job runs again and its result comes twice (the
             // enqueuer keeps the first), but it is never lost.
-            if publish_result(queue, &job.batch, &finished).await.is_ok() {
-                let _ = message.double_ack().await;
+            match publish_result(queue, &job.batch, &finished).await {
+                Ok(()) => {
+                    let _ = message.double_ack().await;
+                }
+                // No ack either: after the ack wait the job goes to a worker that can
+                // reach the broker's results.
+                Err(error) => eprintln!("{lane}: cannot publish the result: {error}"),
             }
         }
     }
