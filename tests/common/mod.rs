@@ -26,7 +26,10 @@ pub fn can_run(chapter: &str) -> bool {
             panic!("{chapter}: {why} (CI must install it)")
         }
         Some(why) => {
-            eprintln!("skipped {chapter}: {why}");
+            // Written to stderr itself, not through `eprintln!`, which the test harness
+            // captures and hides for a test that passes.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "skipped {chapter}: {why}");
             false
         }
     }
