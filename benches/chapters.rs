@@ -1,6 +1,7 @@
 //! Every chapter binary on every workload, timed as a whole process: start-up, worker
 //! start, the batch, the summary. Then a worker sweep of every chapter that has a worker
-//! count, and the simulated-GIL comparison when that chapter exists.
+//! count, the simulated-GIL comparison when that chapter exists, and the broker's price
+//! per job (chapter 10 against chapter 0 on tiny images).
 //!
 //! Each workload is prepared once per group: its corpus generated (and cached), copied
 //! into a temporary folder and, for `io` and `mixed`, served by the embedded store with
@@ -44,6 +45,11 @@ struct Prepared {
 
 impl Prepared {
     fn new(workload: Workload, images: usize) -> Prepared {
+        Prepared::with_latency(workload, images, LATENCY)
+    }
+
+    /// [`Prepared::new`] with the store answering after `latency`.
+    fn with_latency(workload: Workload, images: usize, latency: Duration) -> Prepared {
         let corpus = corpus_folder(&workload.corpus(images)).expect("the corpus generates");
         let dir = tempfile::tempdir().expect("a temporary folder");
         let images_dir = dir.path().join("images");
@@ -55,7 +61,7 @@ impl Prepared {
             }
             Workload::Io | Workload::Mixed => {
                 let mut config = StoreConfig::new(&images_dir);
-                config.latency = LATENCY;
+                config.latency = latency;
                 let store = RunningStore::start(config).expect("the embedded store starts");
                 let source = store.url().to_string();
                 if workload == Workload::Mixed {
@@ -146,7 +152,7 @@ fn workloads(c: &mut Criterion) {
         let prepared = Prepared::new(workload, IMAGES);
         let mut group = c.benchmark_group(workload.name());
         configure(&mut group);
-        for chapter in chapters::ALL {
+        for chapter in runnable() {
             let id = BenchmarkId::from_parameter(chapter.name);
             time_process(&mut group, id, &prepared, chapter.name, &[]);
         }
@@ -160,7 +166,7 @@ fn sweep(c: &mut Criterion) {
     let prepared = Prepared::new(SWEEP_WORKLOAD, SWEEP_IMAGES);
     let mut group = c.benchmark_group("sweep");
     configure(&mut group);
-    for chapter in chapters::ALL {
+    for chapter in runnable() {
         let Some(flag) = chapter.sweep else { continue };
         for &workers in chapters::SWEEP_WORKERS {
             let id = BenchmarkId::new(chapter.name, workers);
@@ -197,5 +203,39 @@ fn gil(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, workloads, sweep, gil);
+/// The broker's price per job: chapter 0 and chapter 10 on tiny images with no store
+/// latency, where the work is nearly nothing and what is left is the hand-over (publish,
+/// pull, result, ack). Group `broker`; images per second is `BROKER_IMAGES` / time.
+fn broker(c: &mut Criterion) {
+    let Some(distributed) = runnable().into_iter().find(|c| c.name == BROKER_CHAPTER) else {
+        return;
+    };
+    let prepared = Prepared::with_latency(Workload::Io, BROKER_IMAGES, Duration::ZERO);
+    let mut group = c.benchmark_group("broker");
+    configure(&mut group);
+    for chapter in [chapters::ALL[0].name, distributed.name] {
+        let id = BenchmarkId::new(chapter, BROKER_IMAGES);
+        time_process(&mut group, id, &prepared, chapter, &[]);
+    }
+    group.finish();
+}
+
+/// The chapter whose broker the `broker` group measures, and its batch.
+const BROKER_CHAPTER: &str = "ch10-distributed";
+const BROKER_IMAGES: usize = 200;
+
+/// The chapters that can run here: one that needs a program that is not installed
+/// (`nats-server`) is left out, with a line saying how to install it.
+fn runnable() -> Vec<&'static chapters::Chapter> {
+    let mut found = Vec::new();
+    for chapter in chapters::ALL {
+        match chapters::missing_program(chapter.name) {
+            None => found.push(chapter),
+            Some(why) => eprintln!("{} left out: {why}", chapter.name),
+        }
+    }
+    found
+}
+
+criterion_group!(benches, workloads, sweep, gil, broker);
 criterion_main!(benches);

@@ -84,7 +84,37 @@ pub const ALL: &[Chapter] = &[
         python: "queue.Queue(maxsize) between thread and process pools",
         sweep: Some("--upload-workers"),
     },
+    Chapter {
+        name: "ch10-distributed",
+        pattern: "a durable work queue in NATS JetStream, worker processes anywhere, ack and redelivery",
+        python: "Celery on Redis or RabbitMQ",
+        sweep: None,
+    },
 ];
+
+/// Programs a chapter needs besides this package: (chapter, program, how to install it).
+pub const NEEDS: &[(&str, &str, &str)] = &[(
+    "ch10-distributed",
+    "nats-server",
+    "apt-get install nats-server",
+)];
+
+/// Why `chapter` cannot run here, naming the install command: a program it needs is not
+/// on the `PATH`. `None` when it can run. (ch10 can also use a running broker named by
+/// `NATS_URL`, so with that variable set nothing is missing.)
+pub fn missing_program(chapter: &str) -> Option<String> {
+    if std::env::var_os("NATS_URL").is_some() {
+        return None;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    NEEDS
+        .iter()
+        .filter(|(name, _, _)| *name == chapter)
+        .find(|(_, program, _)| {
+            !std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+        })
+        .map(|(_, program, install)| format!("{program} not found: install it with `{install}`"))
+}
 
 /// The chapter called `name`.
 pub fn find(name: &str) -> Option<&'static Chapter> {

@@ -427,6 +427,12 @@ fn run_every_chapter(flags: &RunFlags, out: &Path) -> Result<Vec<Run>> {
     progress.enable_steady_tick(Duration::from_millis(200));
     let mut runs = Vec::new();
     for chapter in chapters::ALL {
+        if let Some(why) = chapters::missing_program(chapter.name) {
+            // Printed even with no progress bar: it says how to get the chapter.
+            progress.suspend(|| println!("  {:<22} skipped: {why}", chapter.name));
+            progress.inc(1);
+            continue;
+        }
         progress.set_message(format!("running {}", chapter.name));
         let run = run_chapter(chapter, flags.workload, flags, &[], &traces)?;
         let stats = run.stats();

@@ -186,11 +186,20 @@ struct ChapterCli<F: Args> {
 /// Parses the command line of `chapter`: the common flags and the chapter's own.
 /// On a bad flag it prints the error and exits with code 2.
 pub fn parse<F: Args>(chapter: &str) -> (Common, F) {
+    parse_from(chapter, std::env::args_os())
+}
+
+/// [`parse`] over the arguments `args` (the first one is the program's name), for a
+/// chapter with roles that reads its role first (`ch10-distributed enqueue ...`).
+pub fn parse_from<F: Args>(
+    chapter: &str,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> (Common, F) {
     let about = crate::chapters::find(chapter).map_or("", |c| c.pattern);
     let matches = ChapterCli::<F>::command()
         .name(chapter.to_string())
         .about(about)
-        .get_matches();
+        .get_matches_from(args);
     match ChapterCli::<F>::from_arg_matches(&matches) {
         Ok(cli) => (cli.common, cli.chapter),
         Err(error) => error.exit(),

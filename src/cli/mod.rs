@@ -17,7 +17,9 @@ pub mod flags;
 mod setup;
 pub mod shutdown;
 
-pub use flags::{Common, NoFlags, StoreFlags, TraceFormat, parse, parse_bytes, parse_duration};
+pub use flags::{
+    Common, NoFlags, StoreFlags, TraceFormat, parse, parse_bytes, parse_duration, parse_from,
+};
 pub use setup::{Setup, cache_root, corpus_folder, setup};
 
 use std::collections::HashMap;

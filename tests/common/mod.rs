@@ -11,6 +11,30 @@ use workbench::chapters;
 use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::harness::store::{RunningStore, StoreConfig};
 
+/// The chapters that can run on this machine. A chapter needing a program that is not
+/// installed (ch10 and `nats-server`) is skipped with a line naming the install command,
+/// except in CI (`WORKBENCH_CI` set), where a missing program fails the test instead.
+pub fn runnable_chapters() -> Vec<&'static chapters::Chapter> {
+    chapters::ALL.iter().filter(|c| can_run(c.name)).collect()
+}
+
+/// Whether `chapter` can run here; see [`runnable_chapters`].
+pub fn can_run(chapter: &str) -> bool {
+    match chapters::missing_program(chapter) {
+        None => true,
+        Some(why) if std::env::var_os("WORKBENCH_CI").is_some() => {
+            panic!("{chapter}: {why} (CI must install it)")
+        }
+        Some(why) => {
+            // Written to stderr itself, not through `eprintln!`, which the test harness
+            // captures and hides for a test that passes.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "skipped {chapter}: {why}");
+            false
+        }
+    }
+}
+
 /// The test corpus: small, but wider than the largest thumbnail, with JPEGs and PNGs.
 pub fn spec() -> CorpusSpec {
     CorpusSpec {
