@@ -264,13 +264,15 @@ fn swallow_every_job(url: &str, stop: &AtomicBool) -> usize {
         let mut taken = 0;
         while !stop.load(Ordering::Relaxed) {
             let consumer = match jetstream.get_stream("THUMBNAIL_JOBS").await {
-                Ok(stream) => stream.get_consumer("thumbnail-workers").await,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue; // the enqueuer has not made the queue yet
-                }
+                Ok(stream) => stream.get_consumer("thumbnail-workers").await.ok(),
+                Err(_) => None,
             };
-            let consumer: async_nats::jetstream::consumer::PullConsumer = consumer.unwrap();
+            // The enqueuer makes the stream, then its consumer: either may not be there yet.
+            let Some(consumer): Option<async_nats::jetstream::consumer::PullConsumer> = consumer
+            else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
             let mut batch = consumer
                 .batch()
                 .max_messages(100)
