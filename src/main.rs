@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use workbench::chapters::{self, Chapter};
 use workbench::cli::{StoreFlags, parse_duration};
 use workbench::contract::Summary;
+use workbench::exercises::{self, workspace::Workspace};
 use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::harness::store;
 use workbench::harness::workload::Workload;
@@ -72,6 +73,11 @@ enum Action {
         #[command(flatten)]
         knobs: StoreFlags,
     },
+    /// The classroom: list, check, hint, reset or watch the exercises in `exercises/`.
+    Exercises {
+        #[command(subcommand)]
+        command: exercises::command::Command,
+    },
 }
 
 /// Where the tour and the report write, and how they run the chapters.
@@ -120,6 +126,10 @@ fn main() -> ExitCode {
             bench,
         }) => report(&flags.runs, &flags.out, flags.criterion, bench),
         Some(Action::Corpus { spec, out }) => make_corpus(spec, out),
+        Some(Action::Exercises { command }) => {
+            let classroom = Workspace::new(env!("CARGO_MANIFEST_DIR"));
+            return exercises::command::run(command, &classroom);
+        }
         Some(Action::Serve {
             root,
             port,
