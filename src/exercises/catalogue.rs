@@ -541,7 +541,7 @@ fn two_processes(trial: &Trial) -> Verdict {
 
 fn crash_reported(trial: &Trial) -> Verdict {
     let mut verdict = Verdict::default();
-    failed_exactly(&mut verdict, trial, &["img-002"], "died");
+    failed_exactly(&mut verdict, trial, &["img-002"], "was killed");
     verdict
 }
 

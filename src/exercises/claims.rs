@@ -38,14 +38,14 @@ impl Verdict {
         !self.findings.is_empty() && self.findings.iter().all(|f| f.held)
     }
 
-    /// The first finding that did not hold, or the last one when all held: the one line
-    /// a grading script shows.
+    /// The first finding that did not hold, or how many held: the one line a grading
+    /// script shows.
     pub fn headline(&self) -> String {
-        self.findings
-            .iter()
-            .find(|f| !f.held)
-            .or(self.findings.last())
-            .map_or_else(|| "nothing was checked".to_string(), |f| f.says.clone())
+        match self.findings.iter().find(|f| !f.held) {
+            Some(failed) => failed.says.clone(),
+            None if self.findings.is_empty() => "nothing was checked".to_string(),
+            None => format!("all {} findings held", self.findings.len()),
+        }
     }
 }
 
@@ -253,5 +253,7 @@ mod tests {
         verdict.claim(false, "three");
         assert!(!verdict.passed());
         assert_eq!(verdict.headline(), "two");
+        verdict.findings.retain(|f| f.held);
+        assert_eq!(verdict.headline(), "all 1 findings held");
     }
 }

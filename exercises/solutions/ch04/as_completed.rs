@@ -57,22 +57,28 @@ fn with_pools(job: &Job) -> std::io::Result<Vec<Outcome>> {
             )
         })
         .collect();
+    // Each download is waited for here, before its resize is handed to the CPU pool.
+    let mut outcomes = Vec::new();
     let mut finishing = Vec::new();
     for (image, future) in as_completed(downloads) {
-        let (job, task_image) = (job.clone(), image.clone());
-        finishing.push((
-            image,
-            cpu.submit(move || {
-                let bytes = flatten(future)?;
-                let thumbs = job.thumbnail(&task_image, &bytes)?;
-                job.upload(&task_image, &thumbs)
-            }),
-        ));
+        match flatten(future) {
+            Ok(bytes) => {
+                let (job, task_image) = (job.clone(), image.clone());
+                finishing.push((
+                    image,
+                    cpu.submit(move || {
+                        let thumbs = job.thumbnail(&task_image, &bytes)?;
+                        job.upload(&task_image, &thumbs)
+                    }),
+                ));
+            }
+            Err(error) => outcomes.push(job.finish(&image, Err(error))),
+        }
     }
-    Ok(finishing
-        .into_iter()
-        .map(|(image, future)| job.finish(&image, flatten(future)))
-        .collect())
+    for (image, future) in finishing {
+        outcomes.push(job.finish(&image, flatten(future)));
+    }
+    Ok(outcomes)
 }
 
 fn thumbnail_all(job: &Job, _flags: &NoFlags) -> Vec<Outcome> {
