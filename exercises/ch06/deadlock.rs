@@ -35,7 +35,7 @@ struct Records {
 }
 
 /// The time it takes to write a log line, while a lock is held.
-const WRITING: Duration = Duration::from_millis(50);
+const WRITING: Duration = Duration::from_millis(200);
 
 /// Worker 1 records: ledger first, then log.
 fn record_by_image(records: &Records, outcomes: Vec<Outcome>) {

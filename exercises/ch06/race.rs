@@ -24,7 +24,7 @@ use workbench::contract::Outcome;
 use workbench::job::Job;
 
 /// How long working out the new total takes.
-const ADDING: Duration = Duration::from_millis(10);
+const ADDING: Duration = Duration::from_millis(50);
 
 /// Adds `made` to the shared count of thumbnails.
 fn add(counted: &AtomicUsize, made: usize) {

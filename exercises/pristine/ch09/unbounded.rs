@@ -16,11 +16,16 @@
 
 use std::process::ExitCode;
 use std::thread;
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 use workbench::cli::{self, NoFlags};
 use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
+
+/// What makes the resize stage the slow one here (on a real job: large images, a slow
+/// disk), so that downloads outpace it on any machine.
+const SLOW_STAGE: Duration = Duration::from_millis(100);
 
 /// What travels between the stages: an image and its bytes (or why there are none).
 type Downloaded = (Image, Result<Vec<u8>, ImageError>);
@@ -43,6 +48,7 @@ fn resize_stage(job: &Job, downloaded: &Receiver<Downloaded>) -> Vec<Outcome> {
             .and_then(|bytes| job.thumbnail(&image, &bytes))
             .and_then(|thumbs| job.upload(&image, &thumbs));
         outcomes.push(job.finish(&image, result));
+        thread::sleep(SLOW_STAGE); // the stage is slower than the downloads, every time
     }
     outcomes
 }

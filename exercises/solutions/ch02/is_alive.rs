@@ -1,7 +1,7 @@
 //! # Exercise `ex02-is-alive` (chapter 2, open)
 //!
 //! **Do.** Print `finished img-NNN` on stderr as each image's thread ends, in the order
-//! they end. `img-000` is a large image (its thread takes 600 ms longer): the others
+//! they end. `img-000` is a large image (its thread takes a second longer): the others
 //! must not wait for it to be reported.
 //!
 //! **Concept.** Polling a thread's state: `JoinHandle::is_finished` asks without waiting,
@@ -23,7 +23,7 @@ use workbench::job::Job;
 use workbench::patterns::panic_message::panic_message;
 
 /// How much longer the large image, `img-000`, takes.
-const LARGE_IMAGE_EXTRA: Duration = Duration::from_millis(600);
+const LARGE_IMAGE_EXTRA: Duration = Duration::from_millis(1000);
 
 /// One image; the first one is large and takes longer.
 fn thumbnail_one(job: &Job, image: &Image, number: usize) -> Outcome {

@@ -28,7 +28,7 @@ use workbench::job::Job;
 const WORKERS: usize = 2;
 
 /// How much longer the large image, `img-000`, takes.
-const LARGE_IMAGE_EXTRA: Duration = Duration::from_millis(500);
+const LARGE_IMAGE_EXTRA: Duration = Duration::from_millis(1000);
 
 /// A worker: numbered images in, numbered outcomes out.
 fn work(job: &Job, queue: &Receiver<(usize, Image)>, results: &Sender<(usize, Outcome)>) {
