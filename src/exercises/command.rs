@@ -133,7 +133,7 @@ fn check_one(workspace: &Workspace, exercise: &Exercise, json: bool) -> bool {
         println!(
             "checking {} ({})",
             exercise.name,
-            workspace.starter(exercise).display()
+            workspace.shown(&workspace.starter(exercise))
         );
     }
     let verdict = judge(workspace, exercise);
@@ -194,7 +194,7 @@ fn hint(workspace: &Workspace, exercise: &Exercise) -> Result<bool, String> {
         Ok(None) => {
             println!(
                 "no more hints; the discussion is in the book's answers page, the solution in {}",
-                workspace.solution(exercise).display()
+                workspace.shown(&workspace.solution(exercise))
             );
             Ok(true)
         }
@@ -208,7 +208,7 @@ fn reset(workspace: &Workspace, exercise: &Exercise) -> Result<bool, String> {
         .map_err(|error| format!("cannot reset {}: {error}", exercise.name))?;
     println!(
         "{} is back as it started",
-        workspace.starter(exercise).display()
+        workspace.shown(&workspace.starter(exercise))
     );
     Ok(true)
 }
@@ -224,7 +224,7 @@ fn watch(workspace: &Workspace, exercise: &Exercise) -> bool {
     check_one(workspace, exercise, false);
     println!(
         "watching {}: save it to check again",
-        workspace.starter(exercise).display()
+        workspace.shown(&workspace.starter(exercise))
     );
     loop {
         std::thread::sleep(Duration::from_millis(500));

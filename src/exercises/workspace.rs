@@ -50,6 +50,14 @@ impl Workspace {
         self.root.join("exercises/solutions").join(exercise.file)
     }
 
+    /// `path` as the student sees it: relative to the project's root.
+    pub fn shown(&self, path: &std::path::Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
     /// Where the classroom keeps its notes and its runs (inside `target/`, never
     /// committed).
     pub fn notes(&self, exercise: &Exercise) -> PathBuf {
