@@ -27,7 +27,7 @@
 //! cargo run --release --bin ch05-process-pool -- --workload cpu --start fork
 //! cargo run --release --bin ch05-process-pool -- --workload cpu --start forkserver
 //! cargo run --release --bin ch05-process-pool -- --workload io --trace out/ch05.json
-//! cargo run --release --bin ch05-process-pool -- --workload cpu --crash-on photo-0003
+//! cargo run --release --bin ch05-process-pool -- --workload cpu --crash-on img-003
 //! ```
 //!
 //! **What to look for.** The timeline has one lane per worker *process*, `pid 12345`, on
@@ -67,6 +67,9 @@ struct Flags {
 /// The pattern: the job on a pool of worker processes. Each worker runs the per-image
 /// steps (`Job::process`, in `src/patterns/process_pool/worker.rs`) in its own process.
 fn thumbnail_all(job: &Job, flags: &Flags, starter: Starter) -> Vec<Outcome> {
+    if let Some(stem) = &flags.crash_on {
+        refuse_a_crash_on_no_image(job, stem);
+    }
     let workers = workers(flags);
     let outcomes = with_processes(job, starter, workers, flags.crash_on.clone());
     outcomes.unwrap_or_else(|error| {
@@ -98,6 +101,27 @@ fn flatten(result: Result<TaskResult, TaskError>) -> TaskResult {
     result.unwrap_or_else(|error| Err(ImageError::Panicked(error.to_string())))
 }
 // ANCHOR_END: pool
+
+/// `--crash-on` names an image by its stem; a name that matches none would crash
+/// nothing, silently. So the run stops before it starts, as for any bad flag (exit 2),
+/// and says which names there are.
+fn refuse_a_crash_on_no_image(job: &Job, stem: &str) {
+    if job.images().iter().any(|image| image.stem == stem) {
+        return;
+    }
+    let names: Vec<&str> = job
+        .images()
+        .iter()
+        .take(3)
+        .map(|i| i.stem.as_str())
+        .collect();
+    eprintln!(
+        "ch05-process-pool: --crash-on {stem} matches no image (the images are {}, ...)",
+        names.join(", ")
+    );
+    // Nothing has started yet: no worker, no thumbnail written.
+    std::process::exit(2);
+}
 
 /// Worker processes: as many as asked, or one per core.
 fn workers(flags: &Flags) -> usize {

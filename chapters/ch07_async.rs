@@ -37,6 +37,7 @@
 use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Args, ValueEnum};
 use tokio::sync::{Semaphore, oneshot};
@@ -177,11 +178,14 @@ async fn thumbnail_all(job: AsyncJob, flags: Flags) -> Vec<Outcome> {
 // ANCHOR: main
 fn main() -> ExitCode {
     cli::run("ch07-async", |job: &Job, flags: &Flags| {
-        let mut runtime = tokio::runtime::Builder::new_multi_thread();
-        if let Some(workers) = flags.workers {
-            runtime.worker_threads(workers.max(1));
-        }
-        let runtime = match runtime.thread_name("async-worker").enable_all().build() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = flags.workers.unwrap_or(cores).max(1);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .thread_name_fn(thread_names(workers))
+            .enable_all()
+            .build();
+        let runtime = match runtime {
             Ok(runtime) => runtime,
             Err(error) => {
                 let why = ImageError::Io(format!("cannot start the async runtime: {error}"));
@@ -193,3 +197,21 @@ fn main() -> ExitCode {
     })
 }
 // ANCHOR_END: main
+
+/// Names the runtime's threads so that the timeline tells them apart. tokio starts its
+/// `workers` worker threads when the runtime is built, before anything else, so the
+/// first `workers` names go to them (`async-worker-N`); every thread it starts later is
+/// a blocking thread, for `spawn_blocking` (`blocking-N`). Without this, tokio gives
+/// both kinds one name, and a resize on a blocking thread would look like one on the
+/// runtime's.
+fn thread_names(workers: usize) -> impl Fn() -> String + Send + Sync + 'static {
+    let started = AtomicUsize::new(0);
+    move || {
+        let number = started.fetch_add(1, Ordering::Relaxed) + 1;
+        if number <= workers {
+            format!("async-worker-{number}")
+        } else {
+            format!("blocking-{}", number - workers)
+        }
+    }
+}

@@ -26,15 +26,17 @@
 //! - [`report`]: charts, timelines, the report (`report.md`, `report.html`,
 //!   `results.json`, CSV) and the comparison of two results.
 //! - [`cli`]: the flags every chapter shares and the driver that runs a chapter.
+//! - [`exercises`]: the classroom: exercises, the checks that run them, hints.
 //!
 //! From the bottom up: `contract`, `platform`, `chapters` -> `trace`, `kernel`, `io` ->
-//! `job` -> `patterns`, `harness` -> `report` -> `cli`. A folder uses only those below it
+//! `job` -> `patterns`, `harness` -> `report` -> `cli`, `exercises`. A folder uses only those below it
 //! (and itself); `tests/layers.rs` checks it.
 #![deny(unsafe_code)]
 
 pub mod chapters;
 pub mod cli;
 pub mod contract;
+pub mod exercises;
 pub mod harness;
 pub mod io;
 pub mod job;

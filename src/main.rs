@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use workbench::chapters::{self, Chapter};
 use workbench::cli::{StoreFlags, corpus_folder, parse_duration};
 use workbench::contract::Summary;
+use workbench::exercises::{self, workspace::Workspace};
 use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::harness::store;
 use workbench::harness::workload::Workload;
@@ -107,6 +108,11 @@ enum Action {
         #[command(flatten)]
         knobs: StoreFlags,
     },
+    /// The classroom: list, check, hint, reset or watch the exercises in `exercises/`.
+    Exercises {
+        #[command(subcommand)]
+        command: exercises::command::Command,
+    },
 }
 
 /// Where the tour and the report write, and how they run the chapters.
@@ -165,6 +171,10 @@ fn main() -> ExitCode {
             chrome_trace,
         }) => draw_timeline(&traces, out, chrome_trace),
         Some(Action::Compare { old, new, json }) => compare_results(&old, &new, json),
+        Some(Action::Exercises { command }) => {
+            let classroom = Workspace::new(env!("CARGO_MANIFEST_DIR"));
+            return exercises::command::run(command, &classroom);
+        }
         Some(Action::Serve {
             root,
             port,

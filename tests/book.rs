@@ -560,3 +560,156 @@ fn the_command_parser_reads_what_pages_write() {
     );
     assert_eq!(without_comments("a<!-- b -->c"), "ac");
 }
+
+/// A line of output with what changes from run to run taken out: numbers become `#`,
+/// paths and URLs `<where>`, durations' units are kept; a JSON line becomes its keys.
+/// Two lines of the same shape are the same line of the program, printed another time.
+fn shape(line: &str) -> String {
+    let line = line.trim();
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(line) {
+        let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+        return format!("json {}", keys.join(","));
+    }
+    let mut words = Vec::new();
+    for word in line.split_whitespace() {
+        if word.contains('/') {
+            words.push("<where>".to_string());
+            continue;
+        }
+        let mut shaped = String::new();
+        let mut in_number = false;
+        for c in word.chars() {
+            let numeric = c.is_ascii_digit() || (in_number && c == '.');
+            if numeric && !in_number {
+                shaped.push('#');
+            } else if !numeric {
+                shaped.push(c);
+            }
+            in_number = numeric;
+        }
+        words.push(shaped);
+    }
+    // A list is the same line whatever its length: `img-#, img-#, img-#` is `img-#,`.
+    words.dedup();
+    words.join(" ")
+}
+
+/// Every chapter command of a ```` ```console ```` block with the lines shown under it.
+fn book_examples() -> Vec<(BookCommand, Vec<String>)> {
+    let mut examples: Vec<(BookCommand, Vec<String>)> = Vec::new();
+    for (page, text) in pages() {
+        let mut in_console = false;
+        let mut pending = String::new();
+        let mut current: Option<usize> = None;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with("```") {
+                in_console = !in_console && trimmed.trim_start_matches('`') == "console";
+                current = None;
+                continue;
+            }
+            if !in_console {
+                continue;
+            }
+            if pending.is_empty() && !trimmed.starts_with("$ ") {
+                if let (Some(at), false) = (current, trimmed.is_empty()) {
+                    examples[at].1.push(trimmed.to_string());
+                }
+                continue;
+            }
+            pending.push_str(trimmed.trim_end_matches('\\'));
+            pending.push(' ');
+            if trimmed.ends_with('\\') {
+                continue;
+            }
+            let line = std::mem::take(&mut pending);
+            let line = line.trim_start_matches("$ ").trim().to_string();
+            current = parse_cargo_run(&page, &line)
+                .filter(|command| chapters::find(&command.binary).is_some())
+                .map(|command| {
+                    examples.push((command, Vec::new()));
+                    examples.len() - 1
+                });
+        }
+    }
+    examples
+}
+
+/// The book's example outputs are what the programs print: every line shown under a
+/// chapter's command must have the shape of a line that command prints today. The
+/// command runs as the page writes it (its own store, its own corpus, its own knobs),
+/// only with `--out` and `--trace` moved to a scratch folder. Numbers, paths, URLs and
+/// the length of a list may differ; a line the program no longer prints fails. To
+/// refresh the outputs, run `book/regenerate`.
+#[test]
+fn every_line_of_example_output_is_one_the_program_prints() {
+    let examples = book_examples();
+    assert!(
+        examples.iter().any(|(_, output)| !output.is_empty()),
+        "no page shows a chapter's output"
+    );
+    let mut problems = Vec::new();
+    for (command, shown) in examples.iter().filter(|(_, shown)| !shown.is_empty()) {
+        // A line printed "now and then" (a status line every 250 ms) may not show in a
+        // fast run: if a line is missing, the command runs again on a slower store, and a
+        // line counts if either run printed it.
+        let mut printed = shapes_printed_by(command, &[]);
+        let slower = ["--latency".to_string(), "400ms".to_string()];
+        let missing = shown.iter().any(|line| !printed.contains(&shape(line)));
+        if missing && !command.args.iter().any(|arg| arg.starts_with("--latency")) {
+            printed.extend(shapes_printed_by(command, &slower));
+        }
+        for line in shown.iter().filter(|line| !printed.contains(&shape(line))) {
+            problems.push(format!(
+                "{}: `{}` shows `{line}`",
+                command.page, command.line
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "example output the programs no longer print (refresh it with book/regenerate):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The shapes of the lines `command` prints (stdout and stderr), run as the page
+/// writes it (plus `more`) but with `--out` and `--trace` in a scratch folder.
+fn shapes_printed_by(command: &BookCommand, more: &[String]) -> BTreeSet<String> {
+    let scratch = tempfile::tempdir().unwrap();
+    let args = without_flags(&command.args, &["--out", "--trace"], &[]);
+    let output = Command::new(chapters::binary_path(&command.binary).unwrap())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(&args)
+        .args(more)
+        .arg("--out")
+        .arg(scratch.path().join("out"))
+        .arg("--trace")
+        .arg(scratch.path().join("trace.json"))
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&output.stderr).lines())
+        .map(shape)
+        .collect()
+}
+
+#[test]
+fn a_line_keeps_its_shape_when_its_numbers_and_places_change() {
+    assert_eq!(
+        shape("ch00-sequential: 48 images, 144 thumbnails, 0 failed in 2.85 s (16.9 images/s)"),
+        shape("ch00-sequential: 5 images, 15 thumbnails, 0 failed in 0.1 s (50 images/s)")
+    );
+    assert_eq!(
+        shape("  thumbnails in http://127.0.0.1:38947/thumbs/ch00-sequential/"),
+        shape("thumbnails in /tmp/x/out")
+    );
+    assert_ne!(shape("paint 2.61358ms"), shape("resize 2.61358ms"));
+    assert_eq!(
+        shape(r#"{"chapter":"ch00","images":5}"#),
+        "json chapter,images"
+    );
+}

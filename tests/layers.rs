@@ -19,6 +19,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("harness", 3),
     ("report", 4),
     ("cli", 5),
+    ("exercises", 5),
 ];
 
 fn floor(module: &str) -> Option<u32> {

@@ -93,6 +93,21 @@ fn ch07_await_in_loop_downloads_one_at_a_time() {
 }
 
 #[test]
+fn ch07_resizes_never_run_on_the_runtimes_threads() {
+    let trace = traced_run("ch07-async", Duration::from_millis(20), &[]);
+    let resizes = spans_of(&trace, Phase::Resize);
+    assert_eq!(resizes.len(), 5);
+    for resize in &resizes {
+        assert!(
+            resize.worker.starts_with("blocking-"),
+            "{} was resized on {}",
+            resize.image,
+            resize.worker
+        );
+    }
+}
+
+#[test]
 fn ch07_blocking_in_async_stalls_every_other_task() {
     // One runtime thread, and the resize on it: while it resizes, no other task runs,
     // so no other image's download can even finish.

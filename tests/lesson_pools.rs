@@ -268,6 +268,24 @@ fn ch05_a_worker_that_aborts_fails_its_image_alone() {
     }
 }
 
+#[test]
+fn ch05_refuses_a_crash_on_that_names_no_image() {
+    let corpus = TestCorpus::new();
+    let run = run_chapter(
+        "ch05-process-pool",
+        corpus.dir.path().to_str().unwrap(),
+        &["--crash-on".into(), "photo-0003".into()],
+    );
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("--crash-on photo-0003 matches no image"),
+        "{}",
+        run.stderr
+    );
+    assert!(std::fs::read_dir(run.out()).unwrap().next().is_none());
+}
+
 // ---------------------------------------------------------------------------------------
 // Processes, seen from /proc.
 
