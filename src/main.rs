@@ -10,11 +10,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use workbench::chapters::{self, Chapter};
-use workbench::cli::{StoreFlags, parse_duration};
+use workbench::cli::{self, StoreFlags, parse_duration};
 use workbench::contract::Summary;
 use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::harness::store;
 use workbench::harness::workload::Workload;
+use workbench::report::python::Venv;
 use workbench::report::{Bench, Machine, Report, Run};
 use workbench::trace::Trace;
 
@@ -68,6 +69,35 @@ enum Action {
         /// Accept connections and never answer (to see client timeouts).
         #[arg(long)]
         stall: bool,
+        /// Latency, bandwidth, failures, connection cap.
+        #[command(flatten)]
+        knobs: StoreFlags,
+    },
+    /// The Python programs in `python/`: their environment, and their workloads.
+    Python {
+        #[command(subcommand)]
+        action: PythonAction,
+    },
+}
+
+/// What `workbench python` does.
+#[derive(Subcommand)]
+enum PythonAction {
+    /// Create the virtual environment (`python-venv` in the target folder) from the
+    /// pinned `python/requirements.txt`.
+    Setup,
+    /// Prepare a workload for one Python run and serve it until standard input closes
+    /// (the programs start this themselves when given `--workload`).
+    Stage {
+        /// The Python program (`py-ch00-sequential`): names the output on `mixed`.
+        #[arg(long)]
+        chapter: String,
+        /// The workload.
+        #[arg(long, value_enum)]
+        workload: Workload,
+        /// Images in the corpus.
+        #[arg(long, default_value_t = 48)]
+        count: usize,
         /// Latency, bandwidth, failures, connection cap.
         #[command(flatten)]
         knobs: StoreFlags,
@@ -131,6 +161,7 @@ fn main() -> ExitCode {
             config.stall = stall;
             store::serve_until_ctrl_c(config).context("the store stopped")
         }
+        Some(Action::Python { action }) => python(action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -139,6 +170,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn python(action: PythonAction) -> Result<()> {
+    match action {
+        PythonAction::Setup => {
+            let venv = Venv::of_this_build();
+            venv.create().context("creating the Python environment")?;
+            println!("The Python environment is ready: {}", venv.dir.display());
+        }
+        PythonAction::Stage {
+            chapter,
+            workload,
+            count,
+            knobs,
+        } => cli::python::stage(&chapter, workload, count, &knobs)?,
+    }
+    Ok(())
 }
 
 fn make_corpus(spec: CorpusSpec, out: PathBuf) -> Result<()> {

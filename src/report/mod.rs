@@ -4,6 +4,7 @@
 //! - [`bench`](mod@bench): criterion's results, and the names the bench gives them.
 //! - [`machine`]: the machine and the crate versions the numbers depend on.
 //! - [`chart`]: the SVG charts.
+//! - [`python`]: the Python programs' environment, and their runs beside the chapters.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 pub mod bench;
 pub mod chart;
 pub mod machine;
+pub mod python;
 
 pub use bench::{
     Bench, Estimate, GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES, SWEEP_WORKLOAD, bench_id, sweep_id,
