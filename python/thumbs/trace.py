@@ -27,11 +27,13 @@ def now_us() -> int:
 
 
 def worker_label() -> str:
-    """The current thread's name, with the pid in a worker process."""
-    name = threading.current_thread().name
-    if multiprocessing.parent_process() is not None:
-        return f"pid {os.getpid()} {name}"
-    return name
+    """The current thread's name; in a worker process, its pid and the process's name
+    (or the thread's, for a thread other than the process's first)."""
+    thread = threading.current_thread()
+    if multiprocessing.parent_process() is None:
+        return thread.name
+    name = multiprocessing.current_process().name if thread is threading.main_thread() else thread.name
+    return f"pid {os.getpid()} {name}"
 
 
 class Tracer:
