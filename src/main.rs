@@ -15,7 +15,7 @@ use workbench::contract::Summary;
 use workbench::harness::corpus::{self, CorpusSpec};
 use workbench::harness::store;
 use workbench::harness::workload::Workload;
-use workbench::report::python::Venv;
+use workbench::report::python::{self, Plan, Venv};
 use workbench::report::{Bench, Machine, Report, Run};
 use workbench::trace::Trace;
 
@@ -86,6 +86,16 @@ enum PythonAction {
     /// Create the virtual environment (`python-venv` in the target folder) from the
     /// pinned `python/requirements.txt`.
     Setup,
+    /// Run every Python program beside its chapter on every workload, and the GIL
+    /// measurement, into `python.md` and its charts.
+    Compare {
+        /// Folder for python.md and its charts.
+        #[arg(long, default_value = "reports/local")]
+        out: PathBuf,
+        /// Images per run.
+        #[arg(long, default_value_t = 48)]
+        count: usize,
+    },
     /// Prepare a workload for one Python run and serve it until standard input closes
     /// (the programs start this themselves when given `--workload`).
     Stage {
@@ -179,6 +189,18 @@ fn python(action: PythonAction) -> Result<()> {
             venv.create().context("creating the Python environment")?;
             println!("The Python environment is ready: {}", venv.dir.display());
         }
+        PythonAction::Compare { out, count } => {
+            ensure_chapters_built()?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let file = out.join("python.md");
+            std::fs::write(&file, "").with_context(|| format!("writing {}", file.display()))?;
+            let plan = Plan {
+                workloads: Workload::ALL.to_vec(),
+                count,
+            };
+            append_python_section(&plan, &file)?;
+            println!("Rust and Python, side by side: {}", file.display());
+        }
         PythonAction::Stage {
             chapter,
             workload,
@@ -243,12 +265,43 @@ fn write_report(
     for note in &written.notes {
         println!("note: {note}");
     }
+    let plan = Plan {
+        workloads: vec![flags.workload],
+        count: flags.count,
+    };
+    append_python_section(&plan, &written.report)?;
     println!(
         "The report, with {} charts: {}",
         written.charts.len(),
         written.report.display()
     );
     Ok(())
+}
+
+/// Appends the Python section to the Markdown file `md`, its charts beside it: each
+/// Python program beside its chapter, and the GIL measured; or, without the Python
+/// environment, how to make it.
+fn append_python_section(plan: &Plan, md: &Path) -> Result<()> {
+    let venv = Venv::of_this_build();
+    let folder = md.parent().unwrap_or(Path::new("."));
+    let section = if venv.is_ready() {
+        println!("The Python programs beside their chapters, and the GIL on `cpu`:");
+        let measured = python::measure(plan, &venv, |row| {
+            println!("  {:<48} {:>7.2} s", row.label(), row.wall_s);
+        })?;
+        python::section(&measured, Machine::this().cores, folder)?.0
+    } else {
+        println!(
+            "note: no Python rows: {} is missing; {}",
+            venv.dir.display(),
+            python::HOW_TO_SET_UP
+        );
+        python::missing_section(&venv)
+    };
+    let mut text = std::fs::read_to_string(md).unwrap_or_default();
+    text.push('\n');
+    text.push_str(&section);
+    std::fs::write(md, text).with_context(|| format!("writing {}", md.display()))
 }
 
 /// Runs every chapter once, traced, with a progress display; traces go to `out/traces/`.

@@ -1,7 +1,20 @@
-//! The Python side: the virtual environment the programs in `python/` run in.
+//! The Python side: the virtual environment the programs in `python/` run in, their
+//! runs beside the Rust chapters, and the report's section that compares them.
+//!
+//! The interface is small on purpose: [`measure`] runs a [`Plan`] and gives [`Row`]s;
+//! [`section`] turns them into Markdown and charts (or [`missing_section`] says how to
+//! make the environment). Whatever report holds the section calls those two.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use super::ReportError;
+use super::chart::{self, Bar, BarGroup, ChartError};
+use crate::chapters;
+use crate::contract::Summary;
+use crate::harness::workload::Workload;
+use crate::platform::write_atomically;
 
 /// The project's folder, where `python/` is.
 pub fn project_folder() -> PathBuf {
@@ -122,4 +135,424 @@ fn run(command: &mut Command) -> Result<(), VenvError> {
             cause: status.to_string(),
         })
     }
+}
+
+/// Which language ran a measured program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// A chapter binary.
+    Rust,
+    /// A program of `python/`, on CPython.
+    Python,
+}
+
+impl Language {
+    /// The language's name in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Rust => "Rust",
+            Language::Python => "Python",
+        }
+    }
+}
+
+/// One program run once, as a whole process: what the report's Python section is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// The Rust chapter the program is, or is the counterpart of (`ch04-thread-pool`).
+    pub pattern: String,
+    /// Who ran it.
+    pub language: Language,
+    /// The workload.
+    pub workload: Workload,
+    /// The flags beyond the workload's (`--gil-bound`, `--gil`), or empty.
+    pub variant: String,
+    /// Wall-clock time of the batch, from the program's own summary.
+    pub wall_s: f64,
+    /// CPU time of the process and everything it waited for (user + system), from
+    /// `getrusage`: on 2 cores, a wall time at half the CPU time means both were busy.
+    pub cpu_s: f64,
+    /// Images that failed (a measured run should have none).
+    pub failed: usize,
+}
+
+impl Row {
+    /// The run's name in tables: `Python ch04-thread-pool --gil-bound`.
+    pub fn label(&self) -> String {
+        let mut label = format!("{} {}", self.language.name(), self.pattern);
+        if !self.variant.is_empty() {
+            label = format!("{label} {}", self.variant);
+        }
+        label
+    }
+}
+
+/// The Python program that is the counterpart of `chapter`: `ch04-thread-pool` is
+/// `python/ch04_thread_pool.py`. `None` when Python has no such pattern.
+pub fn program_of(chapter: &str) -> Option<PathBuf> {
+    let file = programs_folder().join(format!("{}.py", chapter.replace('-', "_")));
+    file.is_file().then_some(file)
+}
+
+/// Why a measured run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    /// The program could not start, or could not run the job at all.
+    #[error("{program} could not run: {cause}")]
+    Run {
+        /// The program.
+        program: String,
+        /// Why.
+        cause: String,
+    },
+}
+
+/// Runs one measured program: `command` with `--workload`, `--count`, `--json` and
+/// `--quiet` added, timed by its own summary and by `getrusage` over its process tree.
+pub fn measure_one(
+    mut command: Command,
+    pattern: &str,
+    language: Language,
+    workload: Workload,
+    variant: &[&str],
+    count: usize,
+) -> Result<Row, MeasureError> {
+    let program = format!("{} {pattern}", language.name());
+    let fail = |cause: String| MeasureError::Run {
+        program: program.clone(),
+        cause,
+    };
+    command
+        .args(["--workload", workload.name(), "--json", "--quiet"])
+        .args(["--count", &count.to_string()])
+        .args(variant)
+        .env("WORKBENCH", std::env::current_exe().unwrap_or_default());
+    let before = children_cpu_seconds();
+    let output = command.output().map_err(|e| fail(e.to_string()))?;
+    let cpu_s = children_cpu_seconds() - before;
+    if output.status.code() == Some(2) {
+        return Err(fail(String::from_utf8_lossy(&output.stderr).into_owned()));
+    }
+    let summary: Summary = serde_json::from_slice(&output.stdout)
+        .map_err(|e| fail(format!("its summary is not JSON: {e}")))?;
+    Ok(Row {
+        pattern: pattern.to_string(),
+        language,
+        workload,
+        variant: variant.join(" "),
+        wall_s: summary.wall_s,
+        cpu_s,
+        failed: summary.failed.len(),
+    })
+}
+
+/// User and system time of every child process waited for so far, in seconds.
+fn children_cpu_seconds() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0.0, |usage| {
+        let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        seconds(usage.user_time()) + seconds(usage.system_time())
+    })
+}
+
+/// What to measure: the comparison on each of `workloads`, and the GIL on `cpu`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The workloads of the side-by-side comparison.
+    pub workloads: Vec<Workload>,
+    /// Images per run.
+    pub count: usize,
+}
+
+/// Every measured run of the Python section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// Each pattern Python has, in Rust and in Python, on each workload of the plan.
+    pub comparison: Vec<Row>,
+    /// The GIL on `cpu`: sequential, threads and processes in CPython, with Pillow alone
+    /// and with `--gil-bound`; one `--draft` run; Rust's threads with and without the
+    /// simulated GIL.
+    pub gil: Vec<Row>,
+}
+
+/// The Python runs of the GIL measurement: (program, flags).
+const GIL_PYTHON: &[(&str, &[&str])] = &[
+    ("ch00-sequential", &[]),
+    ("ch04-thread-pool", &[]),
+    ("ch05-process-pool", &[]),
+    ("ch00-sequential", &["--gil-bound"]),
+    ("ch04-thread-pool", &["--gil-bound"]),
+    ("ch05-process-pool", &["--gil-bound"]),
+    ("ch00-sequential", &["--draft"]),
+];
+
+/// The Rust runs of the GIL measurement: the same shared-state chapter with and without
+/// its simulated GIL, and the sequential baseline.
+const GIL_RUST: &[(&str, &[&str])] = &[
+    ("ch00-sequential", &[]),
+    ("ch06-shared-state", &[]),
+    ("ch06-shared-state", &["--gil"]),
+];
+
+/// Runs every program of `plan` once, one after another (so no run competes with
+/// another for the cores), calling `progress` with each finished row.
+pub fn measure(
+    plan: &Plan,
+    venv: &Venv,
+    mut progress: impl FnMut(&Row),
+) -> Result<Measured, MeasureError> {
+    let mut run = |language, pattern: &str, workload, variant: &[&str]| {
+        let row = measure_one(
+            command(language, pattern, venv)?,
+            pattern,
+            language,
+            workload,
+            variant,
+            plan.count,
+        )?;
+        progress(&row);
+        Ok::<Row, MeasureError>(row)
+    };
+    let mut comparison = Vec::new();
+    for &workload in &plan.workloads {
+        for chapter in chapters::ALL {
+            if program_of(chapter.name).is_some() {
+                comparison.push(run(Language::Rust, chapter.name, workload, &[])?);
+                comparison.push(run(Language::Python, chapter.name, workload, &[])?);
+            }
+        }
+    }
+    let mut gil = Vec::new();
+    for (pattern, variant) in GIL_PYTHON {
+        gil.push(run(Language::Python, pattern, Workload::Cpu, variant)?);
+    }
+    for (pattern, variant) in GIL_RUST {
+        gil.push(run(Language::Rust, pattern, Workload::Cpu, variant)?);
+    }
+    Ok(Measured { comparison, gil })
+}
+
+/// The command that runs `pattern` in `language`.
+fn command(language: Language, pattern: &str, venv: &Venv) -> Result<Command, MeasureError> {
+    let fail = |cause: String| MeasureError::Run {
+        program: format!("{} {pattern}", language.name()),
+        cause,
+    };
+    match language {
+        Language::Rust => chapters::binary_path(pattern)
+            .map(Command::new)
+            .map_err(|e| fail(e.to_string())),
+        Language::Python => {
+            let program = program_of(pattern).ok_or_else(|| fail("no such program".into()))?;
+            let mut command = Command::new(venv.python());
+            command.arg(program);
+            Ok(command)
+        }
+    }
+}
+
+/// The section, for a report made where the environment is missing.
+pub fn missing_section(venv: &Venv) -> String {
+    format!(
+        "## Rust and Python, side by side\n\n> Not measured: the Python environment \
+         ({}) does not exist; {HOW_TO_SET_UP}, then make the report again.\n",
+        venv.dir.display()
+    )
+}
+
+/// The section: a table and a chart per workload, then the GIL, measured, with the
+/// sentence that says how closely the simulated GIL follows CPython's. Its charts are
+/// written into `folder`; returns the Markdown and the charts' paths.
+pub fn section(
+    measured: &Measured,
+    cores: usize,
+    folder: &Path,
+) -> Result<(String, Vec<PathBuf>), ReportError> {
+    let mut md = format!(
+        "## Rust and Python, side by side\n\nEach pattern Python has, written the Python \
+         course's way (`python/`, Pillow without `draft`), run once as a whole process on \
+         the same corpus and store as its Rust chapter. Wall is the batch's time; CPU is \
+         the user and system time of the process and its children (`getrusage`). \
+         Measured on **{cores} cores**.\n\n"
+    );
+    let mut charts = Vec::new();
+    let workloads: Vec<Workload> = Workload::ALL
+        .into_iter()
+        .filter(|w| measured.comparison.iter().any(|r| r.workload == *w))
+        .collect();
+    for workload in workloads {
+        let rows: Vec<&Row> = measured
+            .comparison
+            .iter()
+            .filter(|r| r.workload == workload)
+            .collect();
+        md.push_str(&comparison_table(workload, &rows));
+        let name = format!("python-{}.svg", workload.name());
+        let svg = comparison_chart(workload, &rows)?;
+        charts.push(write_chart(folder, &name, &svg)?);
+        let _ = writeln!(md, "![Rust and Python on `{}`]({name})\n", workload.name());
+    }
+    md.push_str(&gil_section(&measured.gil, cores));
+    let svg = gil_chart(&measured.gil)?;
+    charts.push(write_chart(folder, "python-gil.svg", &svg)?);
+    md.push_str("![The GIL, measured](python-gil.svg)\n");
+    Ok((md, charts))
+}
+
+fn comparison_table(workload: Workload, rows: &[&Row]) -> String {
+    let mut md = format!(
+        "### `{}`\n\n| pattern | Rust wall s | Rust CPU s | Python wall s | Python CPU s | \
+         Python / Rust |\n|---|---:|---:|---:|---:|---:|\n",
+        workload.name()
+    );
+    for (rust, python) in pairs(rows) {
+        let _ = writeln!(
+            md,
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1}x |",
+            rust.pattern,
+            rust.wall_s,
+            rust.cpu_s,
+            python.wall_s,
+            python.cpu_s,
+            python.wall_s / rust.wall_s.max(1e-9)
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// Each pattern's Rust row and Python row, in chapter order.
+fn pairs<'a>(rows: &[&'a Row]) -> Vec<(&'a Row, &'a Row)> {
+    let find = |pattern: &str, language| {
+        rows.iter()
+            .find(|r| r.pattern == pattern && r.language == language && r.variant.is_empty())
+            .copied()
+    };
+    chapters::ALL
+        .iter()
+        .filter_map(|c| {
+            Some((
+                find(c.name, Language::Rust)?,
+                find(c.name, Language::Python)?,
+            ))
+        })
+        .collect()
+}
+
+fn comparison_chart(workload: Workload, rows: &[&Row]) -> Result<String, ChartError> {
+    let pairs = pairs(rows);
+    let labels: Vec<String> = pairs.iter().map(|(rust, _)| rust.pattern.clone()).collect();
+    let groups = [Language::Rust, Language::Python].map(|language| BarGroup {
+        name: format!("{} (wall s)", language.name()),
+        values: pairs
+            .iter()
+            .map(|(rust, python)| {
+                Some(match language {
+                    Language::Rust => rust.wall_s,
+                    Language::Python => python.wall_s,
+                })
+            })
+            .collect(),
+    });
+    chart::grouped_bars(
+        &format!("Rust and Python on `{}`", workload.name()),
+        "wall time (s)",
+        &labels,
+        &groups,
+        None,
+    )
+}
+
+/// A GIL row's speedup over the sequential run of its language and variant (Rust's
+/// `--gil` run is compared with Rust's sequential run).
+fn speedup(row: &Row, rows: &[Row]) -> Option<f64> {
+    let same_variant = if row.language == Language::Rust {
+        String::new()
+    } else {
+        row.variant.clone()
+    };
+    rows.iter()
+        .find(|r| {
+            r.language == row.language
+                && r.pattern == "ch00-sequential"
+                && r.variant == same_variant
+        })
+        .map(|sequential| sequential.wall_s / row.wall_s.max(1e-9))
+}
+
+fn gil_section(rows: &[Row], cores: usize) -> String {
+    let mut md = String::from(
+        "### The GIL, measured\n\nOn `cpu`. Pillow releases the GIL inside its C code, so \
+         CPython threads run its work at once; `--gil-bound` adds a step in pure Python (a \
+         brightness histogram of every pixel), which holds the GIL, so on it threads take \
+         turns and only processes run at once. Rust has no GIL; `ch06-shared-state --gil` \
+         simulates one. `--draft` lets Pillow decode JPEGs at a reduced scale, the trick \
+         the Rust kernel always uses. Speedup is over the sequential run of the same \
+         language and switch.\n\n| run | wall s | CPU s | speedup |\n|---|---:|---:|---:|\n",
+    );
+    for row in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {:.2} | {:.2} | {} |",
+            row.label(),
+            row.wall_s,
+            row.cpu_s,
+            speedup(row, rows).map_or("".into(), |s| format!("{s:.2}x"))
+        );
+    }
+    let _ = writeln!(md, "\n{}\n", gil_verdict(rows, cores));
+    md
+}
+
+/// The sentence: what threads and processes buy on GIL-bound work, and how closely
+/// the simulated GIL follows CPython's.
+pub fn gil_verdict(rows: &[Row], cores: usize) -> String {
+    let find = |language, pattern: &str, variant: &str| {
+        rows.iter()
+            .find(|r| r.language == language && r.pattern == pattern && r.variant == variant)
+            .and_then(|row| speedup(row, rows))
+    };
+    let figures = (
+        find(Language::Python, "ch04-thread-pool", ""),
+        find(Language::Python, "ch04-thread-pool", "--gil-bound"),
+        find(Language::Python, "ch05-process-pool", "--gil-bound"),
+        find(Language::Rust, "ch06-shared-state", ""),
+        find(Language::Rust, "ch06-shared-state", "--gil"),
+    );
+    let (Some(threads), Some(bound), Some(processes), Some(rust), Some(simulated)) = figures else {
+        return "Some runs of the GIL measurement are missing: no verdict.".into();
+    };
+    let gap = (simulated - bound).abs() / bound * 100.0;
+    let closeness = if gap <= 15.0 {
+        format!("the simulation reproduces CPython's threads to within {gap:.0}%")
+    } else {
+        format!("the simulation is {gap:.0}% away from CPython's threads")
+    };
+    format!(
+        "On this machine ({cores} cores): with Pillow alone, CPython threads run the batch \
+         {threads:.2}x as fast as one thread; with the pure-Python step, threads reach \
+         {bound:.2}x and processes {processes:.2}x. Rust's threads reach {rust:.2}x, and \
+         {simulated:.2}x under the simulated GIL: {closeness}."
+    )
+}
+
+fn gil_chart(rows: &[Row]) -> Result<String, ChartError> {
+    let bars: Vec<Bar> = rows
+        .iter()
+        .map(|row| Bar {
+            label: row.label(),
+            value: row.wall_s,
+            interval: None,
+        })
+        .collect();
+    chart::bars("The GIL, measured on `cpu`", "wall time", "s", &bars)
+}
+
+fn write_chart(folder: &Path, name: &str, svg: &str) -> Result<PathBuf, ReportError> {
+    let path = folder.join(name);
+    write_atomically(&path, svg.as_bytes()).map_err(|source| ReportError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
 }
