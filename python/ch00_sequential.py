@@ -16,12 +16,14 @@ from thumbs.driver import run
 from thumbs.job import Job
 
 
+# ANCHOR: pattern
 def thumbnail_all(job: Job, _flags: argparse.Namespace) -> list[Outcome]:
     """The whole pattern: one loop, each image finished before the next one starts."""
     outcomes = []
     for image in job.images:
         outcomes.append(job.process(image))
     return outcomes
+# ANCHOR_END: pattern
 
 
 if __name__ == "__main__":

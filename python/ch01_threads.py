@@ -22,6 +22,7 @@ from thumbs.driver import run
 from thumbs.job import Job
 
 
+# ANCHOR: pattern
 def thumbnail_into(job: Job, image: Image, outcomes: list[Outcome | None], slot: int) -> None:
     """A thread's target: one image, its outcome into its own slot."""
     outcomes[slot] = job.process(image)
@@ -41,6 +42,7 @@ def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
     for thread in threads:
         thread.join()  # the fix: start them all, then wait for them all
     return [outcome for outcome in outcomes if outcome is not None]
+# ANCHOR_END: pattern
 
 
 def own_flags(flags: argparse.ArgumentParser) -> None:

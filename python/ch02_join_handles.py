@@ -21,6 +21,7 @@ from thumbs.driver import run
 from thumbs.job import Job
 
 
+# ANCHOR: pattern
 @dataclass
 class Result:
     """What a thread leaves behind: its outcome, or the exception that ended it."""
@@ -56,6 +57,7 @@ def thumbnail_all(job: Job, _flags: argparse.Namespace) -> list[Outcome]:
                 outcomes.append(result.outcome)
         time.sleep(0.005)  # polling: the price of having no "wait for any" on threads
     return outcomes
+# ANCHOR_END: pattern
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from thumbs.driver import run
 from thumbs.job import Job
 
 
+# ANCHOR: pattern
 class ThumbnailWorker(threading.Thread):
     """Makes the thumbnails of its own images, one after another."""
 
@@ -42,6 +43,7 @@ def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
     for worker in workers:
         worker.join()
     return [outcome for worker in workers for outcome in worker.outcomes]
+# ANCHOR_END: pattern
 
 
 def own_flags(flags: argparse.ArgumentParser) -> None:

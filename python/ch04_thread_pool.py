@@ -21,12 +21,14 @@ from thumbs.driver import run
 from thumbs.job import Job
 
 
+# ANCHOR: pattern
 def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
     with ThreadPoolExecutor(max_workers=flags.workers, thread_name_prefix="pool") as pool:
         if flags.map:
             return list(pool.map(job.process, job.images))
         futures = [pool.submit(job.process, image) for image in job.images]
         return [future.result() for future in as_completed(futures)]
+# ANCHOR_END: pattern
 
 
 def own_flags(flags: argparse.ArgumentParser) -> None:

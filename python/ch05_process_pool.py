@@ -25,6 +25,7 @@ from thumbs.contract import Image, Outcome
 from thumbs.driver import run
 from thumbs.job import Job
 
+# ANCHOR: pattern
 # The job in a worker process, set once by `install`.
 worker_job: Job | None = None
 
@@ -59,6 +60,7 @@ def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
                 job.tracer.push(span)
             outcomes.append(outcome)
     return outcomes
+# ANCHOR_END: pattern
 
 
 def own_flags(flags: argparse.ArgumentParser) -> None:

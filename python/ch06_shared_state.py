@@ -27,6 +27,7 @@ from thumbs.driver import run
 from thumbs.job import Job
 
 
+# ANCHOR: pattern
 class SharedCount:
     """A count shared by threads: the thread twin of `multiprocessing.Value("i")`."""
 
@@ -90,6 +91,7 @@ def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
         each.join()
     assert made.value == sum(len(o.thumbnails) for o in outcomes), "the lock lost a count"
     return outcomes
+# ANCHOR_END: pattern
 
 
 def own_flags(flags: argparse.ArgumentParser) -> None:

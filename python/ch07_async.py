@@ -24,6 +24,7 @@ from thumbs.driver import run
 from thumbs.job import Job
 
 
+# ANCHOR: pattern
 async def thumbnail_one(
     job: Job, image: Image, client, permits: asyncio.Semaphore, cpu: ThreadPoolExecutor
 ) -> Outcome:
@@ -52,6 +53,7 @@ async def thumbnail_all_async(job: Job, flags: argparse.Namespace) -> list[Outco
 
 def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
     return asyncio.run(thumbnail_all_async(job, flags))
+# ANCHOR_END: pattern
 
 
 def own_flags(flags: argparse.ArgumentParser) -> None:

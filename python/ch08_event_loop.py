@@ -29,6 +29,7 @@ from thumbs.output import write_atomically
 from thumbs.trace import now_us, worker_label
 
 
+# ANCHOR: pattern
 class Batch:
     """The batch as a set of callbacks: each step's callback starts the next step."""
 
@@ -110,6 +111,7 @@ def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
         finally:
             loop.close()
     return batch.outcomes
+# ANCHOR_END: pattern
 
 
 def own_flags(flags: argparse.ArgumentParser) -> None:

@@ -26,6 +26,7 @@ from thumbs.contract import Image, ImageError, Outcome
 from thumbs.driver import run
 from thumbs.job import Job
 
+# ANCHOR: pattern
 def traced_put(job: Job, into: queue.Queue, image: Image, item: object) -> None:
     with job.tracer.record(image.stem, "queue_wait"):
         into.put(item)
@@ -91,6 +92,7 @@ def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
     stop_stage(resizers, downloaded)
     stop_stage(uploaders, resized)
     return [done.get() for _ in range(done.qsize())]
+# ANCHOR_END: pattern
 
 
 def own_flags(flags: argparse.ArgumentParser) -> None:

@@ -109,7 +109,10 @@ def drive(chapter: str, args: argparse.Namespace, schedule: Schedule) -> dict:
         end_us = trace.now_us()
         spans = job.tracer.spans()
         if args.trace:
-            trace.write(args.trace, chapter, start_us, end_us, spans)
+            try:
+                trace.write(args.trace, chapter, start_us, end_us, spans)
+            except OSError as cause:
+                raise SetupError(f"cannot write the trace {args.trace}: {cause}") from None
         summary = summarise(chapter, account_for_every_image(images, refused, outcomes))
         summary.update(trace.figures(start_us, end_us, spans))
         summary["peak_rss_mb"] = peak_rss_mb()

@@ -98,6 +98,7 @@ def figures(start_us: int, end_us: int, spans: list[dict]) -> dict[str, float]:
 def write(path: Path, chapter: str, start_us: int, end_us: int, spans: list[dict]) -> None:
     """Writes the trace as `Trace::write` does, atomically."""
     trace = {"chapter": chapter, "start_us": start_us, "end_us": end_us, "spans": spans}
+    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     temporary.write_text(json.dumps(trace))
     os.replace(temporary, path)
