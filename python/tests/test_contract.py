@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from thumbs.contract import ImageError, assign_stems, parse_sizes, target_size
+from thumbs.kernel import pixel_checksum
 
 
 def test_colliding_names_get_distinct_stems():
@@ -27,3 +30,9 @@ def test_thumbnails_never_upscale_and_keep_the_proportions():
     assert target_size(480, 320, 200) == (200, 133)
     assert target_size(100, 50, 200) == (100, 50)
     assert target_size(1000, 1, 32) == (32, 1)
+
+
+def test_the_gil_bound_step_is_a_real_adler32():
+    pixels = bytes(range(256)) * 300
+    assert pixel_checksum(pixels) == zlib.adler32(pixels)
+    assert pixel_checksum(b"") == zlib.adler32(b"")

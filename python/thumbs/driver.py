@@ -62,7 +62,7 @@ def common_flags(chapter: str, doc: str) -> argparse.ArgumentParser:
     flags.add_argument(
         "--gil-bound",
         action="store_true",
-        help="add a CPU step in pure Python (a brightness histogram) that holds the GIL",
+        help="add a CPU step in pure Python (a checksum of the pixels) that holds the GIL",
     )
     return flags
 

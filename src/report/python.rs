@@ -463,13 +463,14 @@ fn comparison_chart(workload: Workload, rows: &[&Row]) -> Result<String, ChartEr
     )
 }
 
-/// A GIL row's speedup over the sequential run of its language and variant (Rust's
-/// `--gil` run is compared with Rust's sequential run).
+/// A GIL row's speedup over the sequential run of the same language: with
+/// `--gil-bound`, over the sequential run with `--gil-bound`; any other switch (`--gil`,
+/// `--draft`) over the plain sequential run, to show what the switch costs or buys.
 fn speedup(row: &Row, rows: &[Row]) -> Option<f64> {
-    let same_variant = if row.language == Language::Rust {
-        String::new()
-    } else {
+    let same_variant = if row.variant == "--gil-bound" {
         row.variant.clone()
+    } else {
+        String::new()
     };
     rows.iter()
         .find(|r| {
@@ -483,12 +484,12 @@ fn speedup(row: &Row, rows: &[Row]) -> Option<f64> {
 fn gil_section(rows: &[Row], cores: usize) -> String {
     let mut md = String::from(
         "### The GIL, measured\n\nOn `cpu`. Pillow releases the GIL inside its C code, so \
-         CPython threads run its work at once; `--gil-bound` adds a step in pure Python (a \
-         brightness histogram of every pixel), which holds the GIL, so on it threads take \
+         CPython threads run its work at once; `--gil-bound` adds a step in pure Python (an \
+         Adler-32 checksum of every byte of the pixels), which holds the GIL, so on it threads take \
          turns and only processes run at once. Rust has no GIL; `ch06-shared-state --gil` \
          simulates one. `--draft` lets Pillow decode JPEGs at a reduced scale, the trick \
          the Rust kernel always uses. Speedup is over the sequential run of the same \
-         language and switch.\n\n| run | wall s | CPU s | speedup |\n|---|---:|---:|---:|\n",
+         language (with `--gil-bound` for the `--gil-bound` runs).\n\n| run | wall s | CPU s | speedup |\n|---|---:|---:|---:|\n",
     );
     for row in rows {
         let _ = writeln!(
@@ -555,4 +556,135 @@ fn write_chart(folder: &Path, name: &str, svg: &str) -> Result<PathBuf, ReportEr
         source,
     })?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(language: Language, pattern: &str, variant: &str, wall_s: f64) -> Row {
+        Row {
+            pattern: pattern.into(),
+            language,
+            workload: Workload::Cpu,
+            variant: variant.into(),
+            wall_s,
+            cpu_s: wall_s * 2.0,
+            failed: 0,
+        }
+    }
+
+    /// A GIL measurement where the simulation is close to CPython's threads.
+    fn gil_rows() -> Vec<Row> {
+        use Language::{Python, Rust};
+        vec![
+            row(Python, "ch00-sequential", "", 10.0),
+            row(Python, "ch04-thread-pool", "", 5.5),
+            row(Python, "ch05-process-pool", "", 6.0),
+            row(Python, "ch00-sequential", "--gil-bound", 40.0),
+            row(Python, "ch04-thread-pool", "--gil-bound", 38.0),
+            row(Python, "ch05-process-pool", "--gil-bound", 21.0),
+            row(Python, "ch00-sequential", "--draft", 4.0),
+            row(Rust, "ch00-sequential", "", 1.0),
+            row(Rust, "ch06-shared-state", "", 0.5),
+            row(Rust, "ch06-shared-state", "--gil", 1.0),
+        ]
+    }
+
+    #[test]
+    fn every_python_program_has_its_chapter() {
+        let programs = std::fs::read_dir(programs_folder()).unwrap();
+        for file in programs.map(|entry| entry.unwrap().file_name()) {
+            let name = file.to_string_lossy();
+            if let Some(stem) = name.strip_suffix(".py").filter(|s| s.starts_with("ch")) {
+                let chapter = stem.replace('_', "-");
+                assert!(
+                    chapters::find(&chapter).is_some(),
+                    "{name} names no chapter"
+                );
+                assert!(program_of(&chapter).is_some());
+            }
+        }
+        assert!(program_of("ch00-sequential").is_some());
+    }
+
+    #[test]
+    fn speedups_compare_like_with_like() {
+        let rows = gil_rows();
+        let of = |i: usize| speedup(&rows[i], &rows).unwrap();
+        assert!(
+            (of(1) - 10.0 / 5.5).abs() < 1e-9,
+            "threads over plain sequential"
+        );
+        assert!(
+            (of(4) - 40.0 / 38.0).abs() < 1e-9,
+            "--gil-bound over --gil-bound"
+        );
+        assert!(
+            (of(6) - 10.0 / 4.0).abs() < 1e-9,
+            "--draft over plain sequential"
+        );
+        assert!(
+            (of(9) - 1.0).abs() < 1e-9,
+            "Rust --gil over Rust sequential"
+        );
+    }
+
+    #[test]
+    fn the_verdict_says_how_close_the_simulation_is() {
+        let rows = gil_rows();
+        let verdict = gil_verdict(&rows, 2);
+        assert!(verdict.contains("(2 cores)"), "{verdict}");
+        assert!(
+            verdict.contains("threads reach 1.05x and processes 1.90x"),
+            "{verdict}"
+        );
+        // Simulated 1.00x against CPython's 1.05x: 5% apart.
+        assert!(verdict.contains("to within 5%"), "{verdict}");
+        let mut far = rows.clone();
+        far[9].wall_s = 0.5;
+        assert!(gil_verdict(&far, 2).contains("is 90% away"));
+        assert!(gil_verdict(&rows[..3], 2).contains("no verdict"));
+    }
+
+    #[test]
+    fn the_section_has_a_table_and_a_chart_per_workload_and_the_gil() {
+        let folder = tempfile::tempdir().unwrap();
+        let comparison = vec![
+            row(Language::Rust, "ch00-sequential", "", 1.0),
+            row(Language::Python, "ch00-sequential", "", 4.0),
+        ];
+        let measured = Measured {
+            comparison,
+            gil: gil_rows(),
+        };
+        let (md, charts) = section(&measured, 2, folder.path()).unwrap();
+        assert!(
+            md.contains("| ch00-sequential | 1.00 | 2.00 | 4.00 | 8.00 | 4.0x |"),
+            "{md}"
+        );
+        assert!(md.contains("| Python ch04-thread-pool --gil-bound | 38.00 | 76.00 | 1.05x |"));
+        assert!(md.contains("**2 cores**"));
+        let names: Vec<String> = charts
+            .iter()
+            .map(|c| c.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["python-cpu.svg", "python-gil.svg"]);
+        for chart in &charts {
+            assert!(std::fs::read_to_string(chart).unwrap().starts_with("<svg"));
+        }
+    }
+
+    #[test]
+    fn without_the_environment_the_section_says_how_to_make_it() {
+        let venv = Venv {
+            dir: PathBuf::from("nowhere/python-venv"),
+        };
+        assert!(!venv.is_ready());
+        let md = missing_section(&venv);
+        assert!(
+            md.contains("python setup") && md.contains("nowhere/python-venv"),
+            "{md}"
+        );
+    }
 }
