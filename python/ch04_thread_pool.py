@@ -33,7 +33,9 @@ def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
 
 def own_flags(flags: argparse.ArgumentParser) -> None:
     flags.add_argument(
-        "--workers", type=int, default=min(32, (os.cpu_count() or 1) + 4),
+        "--workers",
+        type=int,
+        default=min(32, (os.cpu_count() or 1) + 4),
         help="threads in the pool (default: ThreadPoolExecutor's own, cores + 4)",
     )
     flags.add_argument("--map", action="store_true", help="executor.map instead of submit")

@@ -66,7 +66,9 @@ def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
 def own_flags(flags: argparse.ArgumentParser) -> None:
     flags.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes")
     flags.add_argument(
-        "--start", choices=("spawn", "fork", "forkserver"), default="spawn",
+        "--start",
+        choices=("spawn", "fork", "forkserver"),
+        default="spawn",
         help="how worker processes start",
     )
 

@@ -21,7 +21,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from thumbs import protocol
-from thumbs.contract import Image, ImageError, Outcome
+from thumbs.contract import Image, Outcome
 from thumbs.driver import run
 from thumbs.job import Job, read_file
 from thumbs.kernel import Thumbnail
@@ -33,7 +33,9 @@ from thumbs.trace import now_us, worker_label
 class Batch:
     """The batch as a set of callbacks: each step's callback starts the next step."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, job: Job, cpu: ThreadPoolExecutor, limit: int) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, job: Job, cpu: ThreadPoolExecutor, limit: int
+    ) -> None:
         self.loop, self.job, self.cpu, self.limit = loop, job, cpu, limit
         self.waiting = deque(job.images)
         self.in_flight = 0
@@ -49,13 +51,21 @@ class Batch:
     def span(self, image: Image, phase: str, start_us: int) -> None:
         worker = worker_label()
         self.job.tracer.push(
-            {"worker": worker, "image": image.stem, "phase": phase, "start_us": start_us, "end_us": now_us()}
+            {
+                "worker": worker,
+                "image": image.stem,
+                "phase": phase,
+                "start_us": start_us,
+                "end_us": now_us(),
+            }
         )
 
     def download(self, image: Image) -> None:
         spec, start = self.job.spec, now_us()
         if image.is_url:
-            fetched = protocol.exchange(self.loop, "GET", image.location, spec.timeout_s, spec.max_bytes)
+            fetched = protocol.exchange(
+                self.loop, "GET", image.location, spec.timeout_s, spec.max_bytes
+            )
         else:
             fetched = self.loop.run_in_executor(self.cpu, read_file, image.location, spec.max_bytes)
         fetched.add_done_callback(lambda done: self.downloaded(image, start, done))
@@ -73,7 +83,9 @@ class Batch:
         thumbs: list[Thumbnail] = done.result()
         self.upload(image, thumbs, self.job.names(image, thumbs), 0, now_us())
 
-    def upload(self, image: Image, thumbs: list[Thumbnail], names: list[str], index: int, start: int) -> None:
+    def upload(
+        self, image: Image, thumbs: list[Thumbnail], names: list[str], index: int, start: int
+    ) -> None:
         """Stores thumbnail `index`, and from its callback the next one."""
         if index == len(thumbs):
             self.span(image, "upload", start)
@@ -82,7 +94,13 @@ class Batch:
         where = spec.output.destination(names[index])
         if isinstance(where, str):
             stored = protocol.exchange(
-                self.loop, "PUT", where, spec.timeout_s, spec.max_bytes, thumb.data, thumb.content_type
+                self.loop,
+                "PUT",
+                where,
+                spec.timeout_s,
+                spec.max_bytes,
+                thumb.data,
+                thumb.content_type,
             )
         else:
             stored = self.loop.run_in_executor(self.cpu, write_atomically, where, thumb.data)

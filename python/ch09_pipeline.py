@@ -26,6 +26,7 @@ from thumbs.contract import Image, ImageError, Outcome
 from thumbs.driver import run
 from thumbs.job import Job
 
+
 # ANCHOR: pattern
 def traced_put(job: Job, into: queue.Queue, image: Image, item: object) -> None:
     with job.tracer.record(image.stem, "queue_wait"):
@@ -40,7 +41,9 @@ def download_stage(job: Job, todo: queue.Queue, downloaded: queue.Queue, done: q
             done.put(Outcome(image, error=str(why)))
 
 
-def resize_stage(job: Job, downloaded: queue.Queue, resized: queue.Queue, done: queue.Queue) -> None:
+def resize_stage(
+    job: Job, downloaded: queue.Queue, resized: queue.Queue, done: queue.Queue
+) -> None:
     while (item := downloaded.get()) is not None:
         image, data = item
         try:
@@ -78,14 +81,20 @@ def stop_stage(threads: list[threading.Thread], inbox: queue.Queue) -> None:
 
 def thumbnail_all(job: Job, flags: argparse.Namespace) -> list[Outcome]:
     bound = 0 if flags.unbounded else flags.queue
-    todo, downloaded, resized = queue.Queue(), queue.Queue(maxsize=bound), queue.Queue(maxsize=bound)
+    todo, downloaded, resized = (
+        queue.Queue(),
+        queue.Queue(maxsize=bound),
+        queue.Queue(maxsize=bound),
+    )
     done: queue.Queue = queue.Queue()
     for image in job.images:
         todo.put(image)
     downloaders = start_stage(
         "download", flags.download_workers, download_stage, (job, todo, downloaded, done)
     )
-    resizers = start_stage("resize", flags.resize_workers, resize_stage, (job, downloaded, resized, done))
+    resizers = start_stage(
+        "resize", flags.resize_workers, resize_stage, (job, downloaded, resized, done)
+    )
     uploaders = start_stage("upload", flags.upload_workers, upload_stage, (job, resized, done))
     # Stop the stages in order: each one's input is complete once the stage before it ends.
     stop_stage(downloaders, todo)

@@ -11,8 +11,9 @@ import pytest
 from conftest import PROGRAMS, Store, corrupt, free_port, huge_png_header, run_program, text
 
 
-def check_bad_input(source: str | Path, bad_name: str, expected_error: str, good: int,
-                    out: Path, *flags: str) -> None:
+def check_bad_input(
+    source: str | Path, bad_name: str, expected_error: str, good: int, out: Path, *flags: str
+) -> None:
     for program in PROGRAMS:
         run = run_program(program, source, out / program, *flags)
         assert run.code == 1, f"{program}: {run.stdout} {run.stderr}"
@@ -31,7 +32,10 @@ FILE_CASES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "bad-truncated.jpg": (lambda good: good[: len(good) // 2], "corrupt image"),
     "bad-empty.jpg": (lambda good: b"", "not an image: the file is empty"),
     "bad-text.jpg": (lambda good: text(), "not an image"),
-    "bad-bomb.png": (lambda good: huge_png_header(100_000, 100_000), "too many pixels: 100000x100000"),
+    "bad-bomb.png": (
+        lambda good: huge_png_header(100_000, 100_000),
+        "too many pixels: 100000x100000",
+    ),
 }
 
 
@@ -81,7 +85,9 @@ def test_a_stalling_server_times_out(corpus, serve, tmp_path):
     check_bad_input(urls, "bad-stall.jpg", "timed out", len(corpus), tmp_path, "--timeout", "500ms")
 
 
-@pytest.mark.parametrize("trick", ["..%2F..%2Fbad-escape.jpg", "%2Ftmp%2Fbad-escape.jpg", "..%5Cbad-escape.jpg"])
+@pytest.mark.parametrize(
+    "trick", ["..%2F..%2Fbad-escape.jpg", "%2Ftmp%2Fbad-escape.jpg", "..%5Cbad-escape.jpg"]
+)
 def test_a_url_that_tries_to_leave_the_output_is_refused(trick, corpus, serve, tmp_path):
     store = serve(corpus[0].parent)
     urls = url_list(corpus, store, f"{store.url}{trick}", tmp_path)

@@ -13,8 +13,16 @@ from conftest import PROGRAMS, make_corpus, run_program, run_rust
 from PIL import Image as Pillow
 
 RUST_FIELDS = [
-    "chapter", "images", "thumbnails", "failed", "wall_s",
-    "download_s", "resize_s", "upload_s", "overlap", "peak_rss_mb",
+    "chapter",
+    "images",
+    "thumbnails",
+    "failed",
+    "wall_s",
+    "download_s",
+    "resize_s",
+    "upload_s",
+    "overlap",
+    "peak_rss_mb",
 ]
 
 
@@ -38,7 +46,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], dic
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
-def test_same_names_and_sizes_as_rust_from_a_folder_and_a_store(program, reference, serve, tmp_path):
+def test_same_names_and_sizes_as_rust_from_a_folder_and_a_store(
+    program, reference, serve, tmp_path
+):
     files, expected = reference
     store = serve(files[0].parent)
     for n, source in enumerate([files[0].parent, store.url]):
@@ -93,4 +103,3 @@ def test_every_start_method_of_the_process_pool_does_the_job(start, reference, t
     run = run_program("ch05_process_pool", files[0].parent, tmp_path / "out", "--start", start)
     assert run.code == 0, run.stderr
     assert sizes_of(run.out) == expected
-

@@ -14,7 +14,9 @@ def test_colliding_names_get_distinct_stems():
     assert stems == ["cat", "cat-2", "cat-3", "cat-2-2", "dog"]
 
 
-@pytest.mark.parametrize("name", ["../x.jpg", "/etc/passwd", "a\\b.jpg", "..", ".", ".hidden.jpg", ""])
+@pytest.mark.parametrize(
+    "name", ["../x.jpg", "/etc/passwd", "a\\b.jpg", "..", ".", ".hidden.jpg", ""]
+)
 def test_names_that_leave_the_folder_are_refused(name):
     assert isinstance(assign_stems([name])[0], ImageError)
 

@@ -100,8 +100,13 @@ def drive(chapter: str, args: argparse.Namespace, schedule: Schedule) -> dict:
         output = Output.parse(out)
         output.prepare(args.timeout)
         spec = JobSpec(
-            args.sizes, output, args.timeout, args.max_bytes, args.max_pixels,
-            draft=args.draft, gil_bound=args.gil_bound,
+            args.sizes,
+            output,
+            args.timeout,
+            args.max_bytes,
+            args.max_pixels,
+            draft=args.draft,
+            gil_bound=args.gil_bound,
         )
         job = Job(spec, images)
         start_us = trace.now_us()

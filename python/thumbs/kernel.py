@@ -59,9 +59,7 @@ def sniff(data: bytes) -> str:
 
 def check_budget(width: int, height: int, budget: int) -> None:
     if width * height > budget:
-        raise ImageError(
-            f"too many pixels: {width}x{height} is over the budget of {budget} pixels"
-        )
+        raise ImageError(f"too many pixels: {width}x{height} is over the budget of {budget} pixels")
 
 
 def png_header_size(data: bytes) -> tuple[int, int] | None:
@@ -107,9 +105,7 @@ def thumbnails(
             if gil_bound:
                 pixel_checksum(picture.tobytes())
             picture = _encodable(picture, extension)
-            return [
-                _one(picture, (full_width, full_height), width, extension) for width in sizes
-            ]
+            return [_one(picture, (full_width, full_height), width, extension) for width in sizes]
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, Pillow.DecompressionBombError) as cause:
@@ -126,9 +122,7 @@ def _encodable(picture: Pillow.Image, extension: str) -> Pillow.Image:
     return picture
 
 
-def _one(
-    picture: Pillow.Image, full: tuple[int, int], requested: int, extension: str
-) -> Thumbnail:
+def _one(picture: Pillow.Image, full: tuple[int, int], requested: int, extension: str) -> Thumbnail:
     width, height = target_size(*full, requested)
     resized = picture.resize((width, height), Pillow.Resampling.LANCZOS)
     out = io.BytesIO()

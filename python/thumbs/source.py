@@ -66,7 +66,11 @@ def listing_entries(prefix: str, timeout_s: float, max_bytes: int) -> list[Entry
     except ValueError as why:
         raise SetupError(f"the listing is not JSON: {why}") from None
     return [
-        Entry(prefix + urllib.parse.quote(item["name"]), prefix + urllib.parse.quote(item["name"]), item["name"])
+        Entry(
+            prefix + urllib.parse.quote(item["name"]),
+            prefix + urllib.parse.quote(item["name"]),
+            item["name"],
+        )
         for item in sorted(listing, key=lambda item: item["name"])
         if item.get("type") == "file" and is_image_name(item["name"])
     ]

@@ -32,7 +32,9 @@ def worker_label() -> str:
     thread = threading.current_thread()
     if multiprocessing.parent_process() is None:
         return thread.name
-    name = multiprocessing.current_process().name if thread is threading.main_thread() else thread.name
+    name = (
+        multiprocessing.current_process().name if thread is threading.main_thread() else thread.name
+    )
     return f"pid {os.getpid()} {name}"
 
 
