@@ -95,6 +95,9 @@ enum PythonAction {
         /// Images per run.
         #[arg(long, default_value_t = 48)]
         count: usize,
+        /// The embedded store's latency.
+        #[arg(long, default_value = "50ms", value_parser = parse_duration)]
+        latency: Duration,
     },
     /// Prepare a workload for one Python run and serve it until standard input closes
     /// (the programs start this themselves when given `--workload`).
@@ -189,17 +192,19 @@ fn python(action: PythonAction) -> Result<()> {
             venv.create().context("creating the Python environment")?;
             println!("The Python environment is ready: {}", venv.dir.display());
         }
-        PythonAction::Compare { out, count } => {
+        PythonAction::Compare {
+            out,
+            count,
+            latency,
+        } => {
             ensure_chapters_built()?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let file = out.join("python.md");
-            std::fs::write(&file, "").with_context(|| format!("writing {}", file.display()))?;
             let plan = Plan {
                 workloads: Workload::ALL.to_vec(),
                 count,
+                latency,
             };
-            append_python_section(&plan, &file)?;
-            println!("Rust and Python, side by side: {}", file.display());
+            println!("{}", python_section(&plan, &out)?);
         }
         PythonAction::Stage {
             chapter,
@@ -268,8 +273,14 @@ fn write_report(
     let plan = Plan {
         workloads: vec![flags.workload],
         count: flags.count,
+        latency: flags.latency,
     };
-    append_python_section(&plan, &written.report)?;
+    let python = python_section(&plan, out)?;
+    let mut md = std::fs::read_to_string(&written.report).unwrap_or_default();
+    md.push('\n');
+    md.push_str(&python);
+    std::fs::write(&written.report, md)
+        .with_context(|| format!("writing {}", written.report.display()))?;
     println!(
         "The report, with {} charts: {}",
         written.charts.len(),
@@ -278,30 +289,32 @@ fn write_report(
     Ok(())
 }
 
-/// Appends the Python section to the Markdown file `md`, its charts beside it: each
-/// Python program beside its chapter, and the GIL measured; or, without the Python
-/// environment, how to make it.
-fn append_python_section(plan: &Plan, md: &Path) -> Result<()> {
+/// The Python section: each Python program beside its chapter, and the GIL measured,
+/// written as `python.md` and its charts into `folder`; or, without the Python
+/// environment, how to make it. Returns what `report.md` says about it (a link, or the
+/// way to make the environment).
+fn python_section(plan: &Plan, folder: &Path) -> Result<String> {
     let venv = Venv::of_this_build();
-    let folder = md.parent().unwrap_or(Path::new("."));
-    let section = if venv.is_ready() {
-        println!("The Python programs beside their chapters, and the GIL on `cpu`:");
-        let measured = python::measure(plan, &venv, |row| {
-            println!("  {:<48} {:>7.2} s", row.label(), row.wall_s);
-        })?;
-        python::section(&measured, Machine::this().cores, folder)?.0
-    } else {
+    if !venv.is_ready() {
         println!(
             "note: no Python rows: {} is missing; {}",
             venv.dir.display(),
             python::HOW_TO_SET_UP
         );
-        python::missing_section(&venv)
-    };
-    let mut text = std::fs::read_to_string(md).unwrap_or_default();
-    text.push('\n');
-    text.push_str(&section);
-    std::fs::write(md, text).with_context(|| format!("writing {}", md.display()))
+        return Ok(python::missing_section(&venv));
+    }
+    println!("The Python programs beside their chapters, and the GIL on `cpu`:");
+    let measured = python::measure(plan, &venv, |row| {
+        println!("  {:<48} {:>7.2} s", row.label(), row.wall_s);
+    })?;
+    let (md, _charts) = python::section(&measured, Machine::this().cores, folder)?;
+    let file = folder.join("python.md");
+    std::fs::write(&file, md).with_context(|| format!("writing {}", file.display()))?;
+    Ok(format!(
+        "## Rust and Python, side by side\n\nIn [python.md](python.md): each pattern \
+         in Rust and in Python, and the GIL measured. {}\n",
+        python::gil_verdict(&measured.gil, Machine::this().cores)
+    ))
 }
 
 /// Runs every chapter once, traced, with a progress display; traces go to `out/traces/`.

@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use super::ReportError;
 use super::chart::{self, Bar, BarGroup, ChartError};
@@ -207,15 +208,15 @@ pub enum MeasureError {
     },
 }
 
-/// Runs one measured program: `command` with `--workload`, `--count`, `--json` and
-/// `--quiet` added, timed by its own summary and by `getrusage` over its process tree.
+/// Runs one measured program: `command` with `--workload`, `--count`, `--latency`,
+/// `--json` and `--quiet` added, timed by its own summary and by `getrusage` over its process tree.
 pub fn measure_one(
     mut command: Command,
     pattern: &str,
     language: Language,
     workload: Workload,
     variant: &[&str],
-    count: usize,
+    plan: &Plan,
 ) -> Result<Row, MeasureError> {
     let program = format!("{} {pattern}", language.name());
     let fail = |cause: String| MeasureError::Run {
@@ -224,7 +225,8 @@ pub fn measure_one(
     };
     command
         .args(["--workload", workload.name(), "--json", "--quiet"])
-        .args(["--count", &count.to_string()])
+        .args(["--count", &plan.count.to_string()])
+        .args(["--latency", &format!("{}ms", plan.latency.as_millis())])
         .args(variant)
         .env("WORKBENCH", std::env::current_exe().unwrap_or_default());
     let before = children_cpu_seconds();
@@ -262,6 +264,8 @@ pub struct Plan {
     pub workloads: Vec<Workload>,
     /// Images per run.
     pub count: usize,
+    /// The embedded store's latency on `io` and `mixed`.
+    pub latency: Duration,
 }
 
 /// Every measured run of the Python section.
@@ -308,7 +312,7 @@ pub fn measure(
             language,
             workload,
             variant,
-            plan.count,
+            plan,
         )?;
         progress(&row);
         Ok::<Row, MeasureError>(row)
