@@ -98,6 +98,9 @@ enum PythonAction {
         /// The embedded store's latency.
         #[arg(long, default_value = "50ms", value_parser = parse_duration)]
         latency: Duration,
+        /// Runs of each program; the median is kept.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
     },
     /// Prepare a workload for one Python run and serve it until standard input closes
     /// (the programs start this themselves when given `--workload`).
@@ -196,6 +199,7 @@ fn python(action: PythonAction) -> Result<()> {
             out,
             count,
             latency,
+            repeat,
         } => {
             ensure_chapters_built()?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
@@ -203,6 +207,7 @@ fn python(action: PythonAction) -> Result<()> {
                 workloads: Workload::ALL.to_vec(),
                 count,
                 latency,
+                repeats: repeat,
             };
             println!("{}", python_section(&plan, &out)?);
         }
@@ -274,6 +279,7 @@ fn write_report(
         workloads: vec![flags.workload],
         count: flags.count,
         latency: flags.latency,
+        repeats: 1,
     };
     let python = python_section(&plan, out)?;
     let mut md = std::fs::read_to_string(&written.report).unwrap_or_default();

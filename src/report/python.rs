@@ -266,6 +266,9 @@ pub struct Plan {
     pub count: usize,
     /// The embedded store's latency on `io` and `mixed`.
     pub latency: Duration,
+    /// Runs of each program; the one with the median wall time is kept. On a machine
+    /// shared with other work, one run can be slowed by what else runs at that moment.
+    pub repeats: usize,
 }
 
 /// Every measured run of the Python section.
@@ -277,6 +280,8 @@ pub struct Measured {
     /// and with `--gil-bound`; one `--draft` run; Rust's threads with and without the
     /// simulated GIL.
     pub gil: Vec<Row>,
+    /// Runs of each program, of which the median is shown.
+    pub repeats: usize,
 }
 
 /// The Python runs of the GIL measurement: (program, flags).
@@ -306,14 +311,14 @@ pub fn measure(
     mut progress: impl FnMut(&Row),
 ) -> Result<Measured, MeasureError> {
     let mut run = |language, pattern: &str, workload, variant: &[&str]| {
-        let row = measure_one(
-            command(language, pattern, venv)?,
-            pattern,
-            language,
-            workload,
-            variant,
-            plan,
-        )?;
+        let mut rows = Vec::new();
+        for _ in 0..plan.repeats.max(1) {
+            let command = command(language, pattern, venv)?;
+            rows.push(measure_one(
+                command, pattern, language, workload, variant, plan,
+            )?);
+        }
+        let row = median(rows);
         progress(&row);
         Ok::<Row, MeasureError>(row)
     };
@@ -333,7 +338,17 @@ pub fn measure(
     for (pattern, variant) in GIL_RUST {
         gil.push(run(Language::Rust, pattern, Workload::Cpu, variant)?);
     }
-    Ok(Measured { comparison, gil })
+    Ok(Measured {
+        comparison,
+        gil,
+        repeats: plan.repeats.max(1),
+    })
+}
+
+/// The run with the median wall time (the slower middle one of an even count).
+fn median(mut rows: Vec<Row>) -> Row {
+    rows.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
+    rows.swap_remove(rows.len() / 2)
 }
 
 /// The command that runs `pattern` in `language`.
@@ -372,12 +387,16 @@ pub fn section(
     cores: usize,
     folder: &Path,
 ) -> Result<(String, Vec<PathBuf>), ReportError> {
+    let runs = match measured.repeats {
+        1 => "run once".to_string(),
+        n => format!("the median of {n} runs"),
+    };
     let mut md = format!(
         "## Rust and Python, side by side\n\nEach pattern Python has, written the Python \
-         course's way (`python/`, Pillow without `draft`), run once as a whole process on \
-         the same corpus and store as its Rust chapter. Wall is the batch's time; CPU is \
-         the user and system time of the process and its children (`getrusage`). \
-         Measured on **{cores} cores**.\n\n"
+         course's way (`python/`, Pillow without `draft`), beside its Rust chapter, on the \
+         same corpus and store: {runs} of each, as a whole process. Wall is the batch's \
+         time; CPU is the user and system time of the process and its children \
+         (`getrusage`). Measured on **{cores} cores**.\n\n"
     );
     let mut charts = Vec::new();
     let workloads: Vec<Workload> = Workload::ALL
@@ -613,6 +632,13 @@ mod tests {
     }
 
     #[test]
+    fn the_median_run_is_kept() {
+        let runs = [3.0, 1.0, 2.0].map(|wall| row(Language::Rust, "ch00-sequential", "", wall));
+        assert_eq!(median(runs.to_vec()).wall_s, 2.0);
+        assert_eq!(median(runs[..1].to_vec()).wall_s, 3.0);
+    }
+
+    #[test]
     fn speedups_compare_like_with_like() {
         let rows = gil_rows();
         let of = |i: usize| speedup(&rows[i], &rows).unwrap();
@@ -661,6 +687,7 @@ mod tests {
         let measured = Measured {
             comparison,
             gil: gil_rows(),
+            repeats: 3,
         };
         let (md, charts) = section(&measured, 2, folder.path()).unwrap();
         assert!(
@@ -668,7 +695,7 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| Python ch04-thread-pool --gil-bound | 38.00 | 76.00 | 1.05x |"));
-        assert!(md.contains("**2 cores**"));
+        assert!(md.contains("**2 cores**") && md.contains("the median of 3 runs"));
         let names: Vec<String> = charts
             .iter()
             .map(|c| c.file_name().unwrap().to_string_lossy().into_owned())
