@@ -28,8 +28,7 @@ pub fn programs_folder() -> PathBuf {
 }
 
 /// What to type when the environment is missing.
-pub const HOW_TO_SET_UP: &str =
-    "run `cargo run -- python setup` (it needs python3 with pip, and PyPI once) to create it";
+pub const HOW_TO_SET_UP: &str = "run `cargo run -- python setup` (it needs python3 with pip, and the network once) to create it";
 
 /// Why the environment could not be made.
 #[derive(Debug, thiserror::Error)]
