@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use workbench::chapters::{self, Chapter};
-use workbench::cli::{StoreFlags, corpus_folder, parse_duration};
+use workbench::cli::{self, StoreFlags, corpus_folder, parse_duration};
 use workbench::contract::Summary;
 use workbench::exercises::{self, workspace::Workspace};
 use workbench::harness::corpus::{self, CorpusSpec};
@@ -19,6 +19,7 @@ use workbench::harness::store;
 use workbench::harness::workload::Workload;
 use workbench::platform::children_cpu_time;
 use workbench::report::compare::compare;
+use workbench::report::python::{self, Plan, Venv};
 use workbench::report::{Bench, Machine, Report, Results, Run, Sample, html, timeline};
 use workbench::trace::Trace;
 
@@ -113,6 +114,51 @@ enum Action {
         #[command(subcommand)]
         command: exercises::command::Command,
     },
+    /// The Python programs in `python/`: their environment, and their workloads.
+    Python {
+        #[command(subcommand)]
+        action: PythonAction,
+    },
+}
+
+/// What `workbench python` does.
+#[derive(Subcommand)]
+enum PythonAction {
+    /// Create the virtual environment (`python-venv` in the target folder) from the
+    /// pinned `python/requirements.txt`.
+    Setup,
+    /// Run every Python program beside its chapter on every workload, and the GIL
+    /// measurement, into `python.md` and its charts.
+    Compare {
+        /// Folder for python.md and its charts.
+        #[arg(long, default_value = "reports/local")]
+        out: PathBuf,
+        /// Images per run.
+        #[arg(long, default_value_t = 48)]
+        count: usize,
+        /// The embedded store's latency.
+        #[arg(long, default_value = "50ms", value_parser = parse_duration)]
+        latency: Duration,
+        /// Runs of each program; the median is kept.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
+    /// Prepare a workload for one Python run and serve it until standard input closes
+    /// (the programs start this themselves when given `--workload`).
+    Stage {
+        /// The Python program (`py-ch00-sequential`): names the output on `mixed`.
+        #[arg(long)]
+        chapter: String,
+        /// The workload.
+        #[arg(long, value_enum)]
+        workload: Workload,
+        /// Images in the corpus.
+        #[arg(long, default_value_t = 48)]
+        count: usize,
+        /// Latency, bandwidth, failures, connection cap.
+        #[command(flatten)]
+        knobs: StoreFlags,
+    },
 }
 
 /// Where the tour and the report write, and how they run the chapters.
@@ -186,6 +232,7 @@ fn main() -> ExitCode {
             config.stall = stall;
             store::serve_until_ctrl_c(config).context("the store stopped")
         }
+        Some(Action::Python { action }) => python(action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -249,6 +296,39 @@ fn draw_timeline(paths: &[PathBuf], out: Option<PathBuf>, chrome: Option<PathBuf
             chapters.len(),
             chapters.join(", ")
         ),
+    }
+    Ok(())
+}
+
+fn python(action: PythonAction) -> Result<()> {
+    match action {
+        PythonAction::Setup => {
+            let venv = Venv::of_this_build();
+            venv.create().context("creating the Python environment")?;
+            println!("The Python environment is ready: {}", venv.dir.display());
+        }
+        PythonAction::Compare {
+            out,
+            count,
+            latency,
+            repeat,
+        } => {
+            ensure_chapters_built()?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let plan = Plan {
+                workloads: Workload::ALL.to_vec(),
+                count,
+                latency,
+                repeats: repeat,
+            };
+            println!("{}", python_section(&plan, &out)?);
+        }
+        PythonAction::Stage {
+            chapter,
+            workload,
+            count,
+            knobs,
+        } => cli::python::stage(&chapter, workload, count, &knobs)?,
     }
     Ok(())
 }
@@ -409,6 +489,18 @@ fn write_report(
     for note in &written.notes {
         println!("note: {note}");
     }
+    let plan = Plan {
+        workloads: vec![flags.workload],
+        count: flags.count,
+        latency: flags.latency,
+        repeats: 1,
+    };
+    let python = python_section(&plan, out)?;
+    let mut md = std::fs::read_to_string(&written.report).unwrap_or_default();
+    md.push('\n');
+    md.push_str(&python);
+    std::fs::write(&written.report, md)
+        .with_context(|| format!("writing {}", written.report.display()))?;
     println!(
         "The report, with {} charts: {} and {}; every figure in {} and {} CSV files",
         written.charts.len(),
@@ -418,6 +510,34 @@ fn write_report(
         written.csvs.len()
     );
     Ok(written.html)
+}
+
+/// The Python section: each Python program beside its chapter, and the GIL measured,
+/// written as `python.md` and its charts into `folder`; or, without the Python
+/// environment, how to make it. Returns what `report.md` says about it (a link, or the
+/// way to make the environment).
+fn python_section(plan: &Plan, folder: &Path) -> Result<String> {
+    let venv = Venv::of_this_build();
+    if !venv.is_ready() {
+        println!(
+            "note: no Python rows: {} is missing; {}",
+            venv.dir.display(),
+            python::HOW_TO_SET_UP
+        );
+        return Ok(python::missing_section(&venv));
+    }
+    println!("The Python programs beside their chapters, and the GIL on `cpu`:");
+    let measured = python::measure(plan, &venv, |row| {
+        println!("  {:<48} {:>7.2} s", row.label(), row.wall_s);
+    })?;
+    let (md, _charts) = python::section(&measured, Machine::this().cores, folder)?;
+    let file = folder.join("python.md");
+    std::fs::write(&file, md).with_context(|| format!("writing {}", file.display()))?;
+    Ok(format!(
+        "## Rust and Python, side by side\n\nIn [python.md](python.md): each pattern \
+         in Rust and in Python, and the GIL measured. {}\n",
+        python::gil_verdict(&measured.gil, Machine::this().cores)
+    ))
 }
 
 /// Runs every chapter once, traced, with a progress display; traces go to `out/traces/`.

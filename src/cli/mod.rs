@@ -14,6 +14,7 @@
 //! ```
 
 pub mod flags;
+pub mod python;
 mod setup;
 pub mod shutdown;
 

@@ -9,6 +9,7 @@
 //! - [`sections`]: each section, built from the measurements.
 //! - [`chart`]: the SVG charts; [`timeline`]: a run's timeline.
 //! - [`results`]: `results.json`; [`compare`]: two of them side by side.
+//! - [`python`]: the Python programs' environment, and their runs beside the chapters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ pub mod chart;
 pub mod compare;
 pub mod html;
 pub mod machine;
+pub mod python;
 pub mod results;
 pub mod section;
 mod sections;
