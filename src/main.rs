@@ -20,7 +20,7 @@ use workbench::harness::workload::Workload;
 use workbench::platform::children_cpu_time;
 use workbench::report::compare::compare;
 use workbench::report::python::{self, Plan, Venv};
-use workbench::report::{Bench, Machine, Report, Results, Run, Sample, html, timeline};
+use workbench::report::{Bench, Machine, Report, Results, Run, Sample, Section, html, timeline};
 use workbench::trace::Trace;
 
 /// The chapter whose bounded channel the report's backpressure section shows.
@@ -314,14 +314,13 @@ fn python(action: PythonAction) -> Result<()> {
             repeat,
         } => {
             ensure_chapters_built()?;
-            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let plan = Plan {
                 workloads: Workload::ALL.to_vec(),
                 count,
                 latency,
                 repeats: repeat,
             };
-            println!("{}", python_section(&plan, &out)?);
+            write_python_comparison(&plan, &out)?;
         }
         PythonAction::Stage {
             chapter,
@@ -483,24 +482,18 @@ fn write_report(
         bench: Bench::read(criterion),
         machine,
     };
-    let written = report
-        .write(out)
-        .with_context(|| format!("writing the report into {}", out.display()))?;
-    for note in &written.notes {
-        println!("note: {note}");
-    }
     let plan = Plan {
         workloads: vec![flags.workload],
         count: flags.count,
         latency: flags.latency,
         repeats: 1,
     };
-    let python = python_section(&plan, out)?;
-    let mut md = std::fs::read_to_string(&written.report).unwrap_or_default();
-    md.push('\n');
-    md.push_str(&python);
-    std::fs::write(&written.report, md)
-        .with_context(|| format!("writing {}", written.report.display()))?;
+    let written = report
+        .write_with(out, python_sections(&plan)?)
+        .with_context(|| format!("writing the report into {}", out.display()))?;
+    for note in &written.notes {
+        println!("note: {note}");
+    }
     println!(
         "The report, with {} charts: {} and {}; every figure in {} and {} CSV files",
         written.charts.len(),
@@ -512,11 +505,9 @@ fn write_report(
     Ok(written.html)
 }
 
-/// The Python section: each Python program beside its chapter, and the GIL measured,
-/// written as `python.md` and its charts into `folder`; or, without the Python
-/// environment, how to make it. Returns what `report.md` says about it (a link, or the
-/// way to make the environment).
-fn python_section(plan: &Plan, folder: &Path) -> Result<String> {
+/// The Python sections: each Python program beside its chapter, and the GIL measured;
+/// or, without the Python environment, one that says how to make it.
+fn python_sections(plan: &Plan) -> Result<Vec<Section>> {
     let venv = Venv::of_this_build();
     if !venv.is_ready() {
         println!(
@@ -524,20 +515,34 @@ fn python_section(plan: &Plan, folder: &Path) -> Result<String> {
             venv.dir.display(),
             python::HOW_TO_SET_UP
         );
-        return Ok(python::missing_section(&venv));
+        return Ok(vec![python::missing_section(&venv)]);
     }
     println!("The Python programs beside their chapters, and the GIL on `cpu`:");
     let measured = python::measure(plan, &venv, |row| {
         println!("  {:<48} {:>7.2} s", row.label(), row.wall_s);
     })?;
-    let (md, _charts) = python::section(&measured, Machine::this().cores, folder)?;
-    let file = folder.join("python.md");
-    std::fs::write(&file, md).with_context(|| format!("writing {}", file.display()))?;
-    Ok(format!(
-        "## Rust and Python, side by side\n\nIn [python.md](python.md): each pattern \
-         in Rust and in Python, and the GIL measured. {}\n",
+    println!(
+        "{}",
         python::gil_verdict(&measured.gil, Machine::this().cores)
-    ))
+    );
+    Ok(python::sections(&measured, Machine::this().cores)?)
+}
+
+/// `workbench python compare`: the Python sections alone, as `python.md` and its charts.
+fn write_python_comparison(plan: &Plan, folder: &Path) -> Result<()> {
+    let sections = python_sections(plan)?;
+    std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+    for chart in sections.iter().flat_map(|s| &s.charts) {
+        let path = folder.join(&chart.file);
+        workbench::platform::write_atomically(&path, chart.svg.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let markdown: String = sections.iter().map(Section::markdown).collect();
+    let file = folder.join("python.md");
+    workbench::platform::write_atomically(&file, markdown.as_bytes())
+        .with_context(|| format!("writing {}", file.display()))?;
+    println!("{}", file.display());
+    Ok(())
 }
 
 /// Runs every chapter once, traced, with a progress display; traces go to `out/traces/`.

@@ -146,6 +146,12 @@ impl Report {
     /// Writes the report into `folder` (created if missing): `report.md` and its SVG
     /// charts, `report.html`, `results.json` and a CSV per table.
     pub fn write(&self, folder: &Path) -> Result<Written, ReportError> {
+        self.write_with(folder, Vec::new())
+    }
+
+    /// Writes the report, with `more` sections (measured elsewhere: the Python
+    /// programs) after its own, in every form the report takes.
+    pub fn write_with(&self, folder: &Path, more: Vec<Section>) -> Result<Written, ReportError> {
         let written_at = httpdate::fmt_http_date(std::time::SystemTime::now());
         let after = load_average();
         let load = results::Load {
@@ -155,7 +161,8 @@ impl Report {
         };
         let build = Build::this();
         let mut notes = Vec::new();
-        let sections = sections::all(self, &build, &load, &mut notes)?;
+        let mut sections = sections::all(self, &build, &load, &mut notes)?;
+        sections.extend(more);
         notes.extend(load.busy.iter().cloned());
 
         create_folder(folder)?;

@@ -2,20 +2,18 @@
 //! runs beside the Rust chapters, and the report's section that compares them.
 //!
 //! The interface is small on purpose: [`measure`] runs a [`Plan`] and gives [`Row`]s;
-//! [`section`] turns them into Markdown and charts (or [`missing_section`] says how to
-//! make the environment). Whatever report holds the section calls those two.
+//! [`sections`] turns them into the report's sections (or [`missing_section`] says how
+//! to make the environment), which the report writes as it writes its own.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::ReportError;
 use super::chart::{self, Bar, BarGroup, ChartError};
+use super::section::{Chart, Section, Table};
 use crate::chapters;
 use crate::contract::Summary;
 use crate::harness::workload::Workload;
-use crate::platform::write_atomically;
 
 /// The project's folder, where `python/` is.
 pub fn project_folder() -> PathBuf {
@@ -370,77 +368,89 @@ fn command(language: Language, pattern: &str, venv: &Venv) -> Result<Command, Me
 }
 
 /// The section, for a report made where the environment is missing.
-pub fn missing_section(venv: &Venv) -> String {
-    format!(
-        "## Rust and Python, side by side\n\n> Not measured: the Python environment \
-         ({}) does not exist; {HOW_TO_SET_UP}, then make the report again.\n",
+pub fn missing_section(venv: &Venv) -> Section {
+    let mut section = Section::new("python", "Rust and Python, side by side", 2);
+    section.words.push(format!(
+        "Not measured: the Python environment ({}) does not exist; {HOW_TO_SET_UP}, then \
+         make the report again.",
         venv.dir.display()
-    )
+    ));
+    section
 }
 
-/// The section: a table and a chart per workload, then the GIL, measured, with the
-/// sentence that says how closely the simulated GIL follows CPython's. Its charts are
-/// written into `folder`; returns the Markdown and the charts' paths.
-pub fn section(
-    measured: &Measured,
-    cores: usize,
-    folder: &Path,
-) -> Result<(String, Vec<PathBuf>), ReportError> {
+/// The sections: what was measured and how, a table and a chart per workload, then the
+/// GIL, measured, with the sentence that says how closely the simulated GIL follows
+/// CPython's. The report writes them with its own (Markdown, web page, CSV).
+pub fn sections(measured: &Measured, cores: usize) -> Result<Vec<Section>, ChartError> {
     let runs = match measured.repeats {
         1 => "run once".to_string(),
         n => format!("the median of {n} runs"),
     };
-    let mut md = format!(
-        "## Rust and Python, side by side\n\nEach pattern Python has, written the Python \
-         course's way (`python/`, Pillow without `draft`), beside its Rust chapter, on the \
-         same corpus and store: {runs} of each, as a whole process. Wall is the batch's \
-         time; CPU is the user and system time of the process and its children \
-         (`getrusage`). Measured on **{cores} cores**.\n\n"
-    );
-    let mut charts = Vec::new();
-    let workloads: Vec<Workload> = Workload::ALL
+    let mut intro = Section::new("python", "Rust and Python, side by side", 2);
+    intro.words.push(format!(
+        "Each pattern Python has, written the Python course's way (`python/`, Pillow \
+         without `draft`), beside its Rust chapter, on the same corpus and store: {runs} \
+         of each, as a whole process. Wall is the batch's time; CPU is the user and \
+         system time of the process and its children (`getrusage`). Measured on \
+         **{cores} cores**."
+    ));
+    let mut sections = vec![intro];
+    let workloads = Workload::ALL
         .into_iter()
-        .filter(|w| measured.comparison.iter().any(|r| r.workload == *w))
-        .collect();
+        .filter(|w| measured.comparison.iter().any(|r| r.workload == *w));
     for workload in workloads {
         let rows: Vec<&Row> = measured
             .comparison
             .iter()
             .filter(|r| r.workload == workload)
             .collect();
-        md.push_str(&comparison_table(workload, &rows));
-        let name = format!("python-{}.svg", workload.name());
-        let svg = comparison_chart(workload, &rows)?;
-        charts.push(write_chart(folder, &name, &svg)?);
-        let _ = writeln!(md, "![Rust and Python on `{}`]({name})\n", workload.name());
+        let name = format!("python-{}", workload.name());
+        let mut section =
+            Section::new(&name, &format!("Rust and Python on {}", workload.name()), 3);
+        section.charts.push(Chart {
+            file: format!("{name}.svg"),
+            title: section.title.clone(),
+            svg: comparison_chart(workload, &rows)?,
+        });
+        section.tables.push(comparison_table(&name, &rows));
+        sections.push(section);
     }
-    md.push_str(&gil_section(&measured.gil, cores));
-    let svg = gil_chart(&measured.gil)?;
-    charts.push(write_chart(folder, "python-gil.svg", &svg)?);
-    md.push_str("![The GIL, measured](python-gil.svg)\n");
-    Ok((md, charts))
+    let mut gil = Section::new("python-gil", "The GIL, measured", 3);
+    gil.words.push(GIL_WORDS.to_string());
+    gil.words.push(gil_verdict(&measured.gil, cores));
+    gil.charts.push(Chart {
+        file: "python-gil.svg".into(),
+        title: "The GIL, measured on cpu".into(),
+        svg: gil_chart(&measured.gil)?,
+    });
+    gil.tables.push(gil_table(&measured.gil));
+    sections.push(gil);
+    Ok(sections)
 }
 
-fn comparison_table(workload: Workload, rows: &[&Row]) -> String {
-    let mut md = format!(
-        "### `{}`\n\n| pattern | Rust wall s | Rust CPU s | Python wall s | Python CPU s | \
-         Python / Rust |\n|---|---:|---:|---:|---:|---:|\n",
-        workload.name()
+fn comparison_table(name: &str, rows: &[&Row]) -> Table {
+    let mut table = Table::new(
+        name,
+        &[
+            "pattern",
+            "Rust wall s",
+            "Rust CPU s",
+            "Python wall s",
+            "Python CPU s",
+            "Python / Rust",
+        ],
     );
     for (rust, python) in pairs(rows) {
-        let _ = writeln!(
-            md,
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1}x |",
-            rust.pattern,
-            rust.wall_s,
-            rust.cpu_s,
-            python.wall_s,
-            python.cpu_s,
-            python.wall_s / rust.wall_s.max(1e-9)
-        );
+        table.row(vec![
+            rust.pattern.clone(),
+            format!("{:.2}", rust.wall_s),
+            format!("{:.2}", rust.cpu_s),
+            format!("{:.2}", python.wall_s),
+            format!("{:.2}", python.cpu_s),
+            format!("{:.1}", python.wall_s / rust.wall_s.max(1e-9)),
+        ]);
     }
-    md.push('\n');
-    md
+    table
 }
 
 /// Each pattern's Rust row and Python row, in chapter order.
@@ -503,28 +513,26 @@ fn speedup(row: &Row, rows: &[Row]) -> Option<f64> {
         .map(|sequential| sequential.wall_s / row.wall_s.max(1e-9))
 }
 
-fn gil_section(rows: &[Row], cores: usize) -> String {
-    let mut md = String::from(
-        "### The GIL, measured\n\nOn `cpu`. Pillow releases the GIL inside its C code, so \
-         CPython threads run its work at once; `--gil-bound` adds a step in pure Python (an \
-         Adler-32 checksum of every byte of the pixels), which holds the GIL, so on it threads take \
-         turns and only processes run at once. Rust has no GIL; `ch06-shared-state --gil` \
-         simulates one. `--draft` lets Pillow decode JPEGs at a reduced scale, the trick \
-         the Rust kernel always uses. Speedup is over the sequential run of the same \
-         language (with `--gil-bound` for the `--gil-bound` runs).\n\n| run | wall s | CPU s | speedup |\n|---|---:|---:|---:|\n",
-    );
+/// What the GIL measurement runs, and how to read it.
+const GIL_WORDS: &str = "On `cpu`. Pillow releases the GIL inside its C code, so CPython \
+    threads run its work at once; `--gil-bound` adds a step in pure Python (an Adler-32 \
+    checksum of every byte of the pixels), which holds the GIL, so on it threads take turns \
+    and only processes run at once. Rust has no GIL; `ch06-shared-state --gil` simulates \
+    one. `--draft` lets Pillow decode JPEGs at a reduced scale, the trick the Rust kernel \
+    always uses. Speedup is over the sequential run of the same language (with \
+    `--gil-bound` for the `--gil-bound` runs).";
+
+fn gil_table(rows: &[Row]) -> Table {
+    let mut table = Table::new("python-gil", &["run", "wall s", "CPU s", "speedup"]);
     for row in rows {
-        let _ = writeln!(
-            md,
-            "| {} | {:.2} | {:.2} | {} |",
+        table.row(vec![
             row.label(),
-            row.wall_s,
-            row.cpu_s,
-            speedup(row, rows).map_or("".into(), |s| format!("{s:.2}x"))
-        );
+            format!("{:.2}", row.wall_s),
+            format!("{:.2}", row.cpu_s),
+            speedup(row, rows).map_or(String::new(), |s| format!("{s:.2}")),
+        ]);
     }
-    let _ = writeln!(md, "\n{}\n", gil_verdict(rows, cores));
-    md
+    table
 }
 
 /// The sentence: what threads and processes buy on GIL-bound work, and how closely
@@ -569,15 +577,6 @@ fn gil_chart(rows: &[Row]) -> Result<String, ChartError> {
         })
         .collect();
     chart::bars("The GIL, measured on cpu", "wall time", "s", &bars, None)
-}
-
-fn write_chart(folder: &Path, name: &str, svg: &str) -> Result<PathBuf, ReportError> {
-    let path = folder.join(name);
-    write_atomically(&path, svg.as_bytes()).map_err(|source| ReportError::Write {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(path)
 }
 
 #[cfg(test)]
@@ -678,7 +677,6 @@ mod tests {
 
     #[test]
     fn the_section_has_a_table_and_a_chart_per_workload_and_the_gil() {
-        let folder = tempfile::tempdir().unwrap();
         let comparison = vec![
             row(Language::Rust, "ch00-sequential", "", 1.0),
             row(Language::Python, "ch00-sequential", "", 4.0),
@@ -688,21 +686,24 @@ mod tests {
             gil: gil_rows(),
             repeats: 3,
         };
-        let (md, charts) = section(&measured, 2, folder.path()).unwrap();
+        let sections = sections(&measured, 2).unwrap();
+        let md: String = sections.iter().map(Section::markdown).collect();
         assert!(
-            md.contains("| ch00-sequential | 1.00 | 2.00 | 4.00 | 8.00 | 4.0x |"),
+            md.contains("| ch00-sequential | 1.00 | 2.00 | 4.00 | 8.00 | 4.0 |"),
             "{md}"
         );
-        assert!(md.contains("| Python ch04-thread-pool --gil-bound | 38.00 | 76.00 | 1.05x |"));
+        assert!(md.contains("| Python ch04-thread-pool --gil-bound | 38.00 | 76.00 | 1.05 |"));
         assert!(md.contains("**2 cores**") && md.contains("the median of 3 runs"));
-        let names: Vec<String> = charts
-            .iter()
-            .map(|c| c.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let charts: Vec<&Chart> = sections.iter().flat_map(|s| &s.charts).collect();
+        let names: Vec<&str> = charts.iter().map(|c| c.file.as_str()).collect();
         assert_eq!(names, ["python-cpu.svg", "python-gil.svg"]);
-        for chart in &charts {
-            assert!(std::fs::read_to_string(chart).unwrap().starts_with("<svg"));
-        }
+        assert!(charts.iter().all(|c| c.svg.starts_with("<svg")));
+        let tables: Vec<&str> = sections
+            .iter()
+            .flat_map(|s| &s.tables)
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(tables, ["python-cpu", "python-gil"]);
     }
 
     #[test]
@@ -711,7 +712,7 @@ mod tests {
             dir: PathBuf::from("nowhere/python-venv"),
         };
         assert!(!venv.is_ready());
-        let md = missing_section(&venv);
+        let md = missing_section(&venv).markdown();
         assert!(
             md.contains("python setup") && md.contains("nowhere/python-venv"),
             "{md}"
