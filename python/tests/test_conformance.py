@@ -6,10 +6,11 @@ half-written file; setup errors exit with code 2."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PROGRAMS, make_corpus, run_program, run_rust
+from conftest import PROGRAMS, make_corpus, run_program, run_rust, workbench
 from PIL import Image as Pillow
 
 RUST_FIELDS = [
@@ -103,3 +104,24 @@ def test_every_start_method_of_the_process_pool_does_the_job(start, reference, t
     run = run_program("ch05_process_pool", files[0].parent, tmp_path / "out", "--start", start)
     assert run.code == 0, run.stderr
     assert sizes_of(run.out) == expected
+
+
+def test_a_python_trace_is_drawn_and_exported_by_the_workbench(corpus, tmp_path):
+    """The trace format is the Rust chapters' own: `workbench timeline` draws a Python run
+    and converts it for Perfetto, one complete event per span."""
+    trace_file = tmp_path / "trace.json"
+    run = run_program(
+        "ch04_thread_pool", corpus[0].parent, tmp_path / "out", "--trace", str(trace_file)
+    )
+    assert run.code == 0, run.stderr
+    spans = json.loads(trace_file.read_text())["spans"]
+    svg, chrome = tmp_path / "trace.svg", tmp_path / "chrome.json"
+    for flags in (["-o", svg], ["--chrome-trace", chrome]):
+        drawn = subprocess.run(
+            [workbench(), "timeline", trace_file, *flags], capture_output=True, text=True
+        )
+        assert drawn.returncode == 0, drawn.stderr
+    assert svg.read_text().count('class="span ') == len(spans)
+    events = json.loads(chrome.read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    assert sum(1 for event in events if event["ph"] == "X") == len(spans)
