@@ -16,11 +16,14 @@ use workbench::report::{Bench, Machine, Report, Results, Run, Sample, Written, b
 use workbench::trace::{Phase, Span, Trace};
 
 /// Runs the `workbench` binary with `args` (never rebuilding: cargo already built every
-/// binary for the tests) and returns its exit status and stdout.
+/// binary for the tests) and returns its exit status and stdout. The Python programs are
+/// left out (whether or not their environment was made here): their runs take minutes,
+/// and `tests/python.rs` and the Python suite test them.
 fn workbench(args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_workbench"))
         .args(args)
         .env_remove("CARGO")
+        .env("WORKBENCH_PYTHON_VENV", "no-python-environment")
         .output()
         .unwrap();
     (
@@ -145,6 +148,8 @@ fn the_tour_lists_every_chapter_and_writes_a_report_with_timelines() {
     assert_eq!(assert_charts_exist(out.path()), chapters::ALL.len());
     assert!(stdout.contains("no criterion results"), "{stdout}");
     assert!(report.contains("cargo bench --bench chapters"));
+    // Without the Python environment, the report says how to make it.
+    assert!(report.contains("cargo run -- python setup"), "{report}");
     // The pipeline with and without its bounded channel, side by side.
     assert!(report.contains("## Backpressure"), "{report}");
     for row in ["| bounded (capacity 4) |", "| unbounded |"] {

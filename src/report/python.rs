@@ -59,8 +59,12 @@ pub struct Venv {
 
 impl Venv {
     /// The environment of this build: `python-venv` in the target folder the running
-    /// binary was built into, else `target/python-venv`.
+    /// binary was built into, else `target/python-venv`; `WORKBENCH_PYTHON_VENV` names
+    /// another one (or, naming none that exists, leaves Python out of the report).
     pub fn of_this_build() -> Venv {
+        if let Some(dir) = std::env::var_os("WORKBENCH_PYTHON_VENV") {
+            return Venv { dir: dir.into() };
+        }
         let exe = std::env::current_exe().unwrap_or_default();
         let target = exe
             .ancestors()
