@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::claims::{
-    Verdict, every_image_done, exit_code, failed_exactly, in_flight, lanes, printed,
-    thumbnails_identical,
+    Verdict, every_image_done, exit_code, failed_exactly, in_flight, lanes, later_deliveries,
+    printed, thumbnails_identical,
 };
 use super::{Exercise, Stage, Trial};
 use crate::trace::Phase;
@@ -342,11 +342,65 @@ pub const ALL: &[Exercise] = &[
         stage: Stage::new(),
         check: stored_in_input_order,
     },
+    // Chapter 10: workers through a broker.
+    Exercise {
+        name: "ex10-ack-on-receipt",
+        chapter: "ch10-distributed",
+        file: "ch10/ack_on_receipt.rs",
+        concept: "at-least-once: ack a job after its result is published, not on receipt",
+        hints: &[
+            "A killed worker sends nothing. What has the broker already heard about its job?",
+            "An acknowledged job is deleted from the queue: nobody can be handed it again.",
+            "Ack (`message.double_ack()`) only once `publish_result` returned `Ok`.",
+        ],
+        stage: Stage {
+            flags: &[
+                "--workers",
+                "2",
+                "--slots",
+                "1",
+                "--ack-wait",
+                "1s",
+                "--kill-one-worker-after",
+                "2",
+            ],
+            time_limit: Duration::from_secs(30),
+            ..Stage::new()
+        },
+        check: killed_workers_job_redelivered,
+    },
+    Exercise {
+        name: "ex10-keep-the-lease",
+        chapter: "ch10-distributed",
+        file: "ch10/keep_the_lease.rs",
+        concept: "a long job renews its lease with \"in progress\" acks",
+        hints: &[
+            "The broker takes a job back when it hears nothing for the ack wait.",
+            "`tokio::time::interval(lease.ack_wait / 3)`; `tokio::select!` between the \
+             work and the next tick (pin the work first).",
+            "On each tick, `message.ack_with(AckKind::Progress)`; return when the work ends.",
+        ],
+        // Every job is longer than its 1 s lease, and the PNG, paced by the bandwidth,
+        // about three times longer than a JPEG. Eight slots for six jobs leave some idle:
+        // a job the broker takes back goes to one of them while it still runs, and a
+        // JPEG's second run ends while the PNG's first still holds the batch open.
+        stage: Stage {
+            latency: Duration::from_millis(1500),
+            bandwidth: Some(LEASE_BANDWIDTH),
+            flags: &["--workers", "2", "--slots", "4", "--ack-wait", "1s"],
+            ..Stage::new()
+        },
+        check: every_job_delivered_once,
+    },
 ];
 
 /// The store's seed for `ex04-cancel-after-failures`: of its ten images it fails img-000,
 /// img-006 and img-007, so that the last images can be cancelled after the second failure.
 const CANCEL_SEED: u64 = 3;
+
+/// The store's bytes per second for `ex10-keep-the-lease`: a JPEG of its corpus (about
+/// 18 kB) takes 0.5 s more than the latency, the PNG (about 145 kB) 3.7 s more.
+const LEASE_BANDWIDTH: u64 = 40_000;
 
 /// The exercise called `name`.
 pub fn find(name: &str) -> Option<&'static Exercise> {
@@ -689,6 +743,65 @@ fn stored_in_input_order(trial: &Trial) -> Verdict {
         format!(
             "the results were printed in input order (printed: {})",
             stored.join(", ")
+        ),
+    );
+    verdict
+}
+
+fn killed_workers_job_redelivered(trial: &Trial) -> Verdict {
+    let mut verdict = Verdict::default();
+    let killed = printed(trial, "ch10-distributed: killed");
+    verdict.claim(
+        !killed.is_empty(),
+        "a worker was killed with SIGKILL while it held a job",
+    );
+    every_image_done(&mut verdict, trial);
+    let later = later_deliveries(&trial.spans());
+    verdict.claim(
+        !later.is_empty(),
+        format!(
+            "the killed worker's job was done on a later delivery, `(delivery 2)` in the \
+             trace (seen: {})",
+            if later.is_empty() {
+                "none".to_string()
+            } else {
+                later.into_iter().collect::<Vec<_>>().join(", ")
+            }
+        ),
+    );
+    verdict
+}
+
+fn every_job_delivered_once(trial: &Trial) -> Verdict {
+    let mut verdict = Verdict::default();
+    every_image_done(&mut verdict, trial);
+    let later = later_deliveries(&trial.spans());
+    verdict.claim(
+        later.is_empty(),
+        format!(
+            "every job was done on its first delivery, no `(delivery 2)` in the trace{}",
+            if later.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (seen: {})",
+                    later.into_iter().collect::<Vec<_>>().join(", ")
+                )
+            }
+        ),
+    );
+    let twice: Vec<&str> = trial
+        .stderr
+        .lines()
+        .filter(|line| line.contains("came twice"))
+        .collect();
+    verdict.claim(
+        twice.is_empty(),
+        format!(
+            "no job ran twice: no result came twice{}",
+            twice
+                .first()
+                .map_or(String::new(), |line| format!(" (\"{line}\")"))
         ),
     );
     verdict

@@ -193,6 +193,25 @@ pub fn in_flight(verdict: &mut Verdict, trial: &Trial, phase: Phase, least: usiz
     }
 }
 
+/// The images the trace shows done on a later delivery of their job, with its number: a
+/// broker's enqueuer labels such spans `img-003 (delivery 2)`.
+pub fn later_deliveries(spans: &[Span]) -> BTreeSet<String> {
+    spans
+        .iter()
+        .filter(|span| delivery_of(&span.image) > 1)
+        .map(|span| span.image.clone())
+        .collect()
+}
+
+/// The delivery a span's image label names (`img-003 (delivery 2)` is 2), else 1.
+fn delivery_of(label: &str) -> u64 {
+    label
+        .rsplit_once(" (delivery ")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .and_then(|number| number.parse().ok())
+        .unwrap_or(1)
+}
+
 /// The lines the program printed on stderr that start with `prefix`, without it.
 pub fn printed(trial: &Trial, prefix: &str) -> Vec<String> {
     trial
@@ -241,6 +260,21 @@ mod tests {
         assert_eq!(most_in_flight(&spans, Phase::Download), 2);
         assert_eq!(most_in_flight(&spans, Phase::Resize), 1);
         assert_eq!(most_in_flight(&spans, Phase::Upload), 0);
+    }
+
+    #[test]
+    fn a_later_delivery_is_read_from_the_span_label() {
+        let mut spans = [
+            span(Phase::Download, 0, 10),
+            span(Phase::Download, 0, 10),
+            span(Phase::Upload, 0, 10),
+        ];
+        spans[0].image = "img-003 (delivery 2)".into();
+        spans[1].image = "img-004 (delivery 1)".into();
+        let later: Vec<String> = later_deliveries(&spans).into_iter().collect();
+        assert_eq!(later, ["img-003 (delivery 2)"]);
+        assert_eq!(delivery_of("img-005 (delivery 12)"), 12);
+        assert_eq!(delivery_of("img-005"), 1);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Stage {
     /// The store's wait before every answer: long enough that downloads in flight
     /// together show in the trace, short enough to keep a check quick.
     pub latency: Duration,
+    /// The store's bytes per second for each answer, `None` for loopback speed: a cap
+    /// makes the big image (the PNG) take several times as long as the others.
+    pub bandwidth: Option<u64>,
     /// The share of images the store answers with 503, and the seed that picks them.
     pub fail_rate: f64,
     /// See `fail_rate`.
@@ -41,6 +44,7 @@ impl Stage {
         Stage {
             images: 6,
             latency: Duration::from_millis(100),
+            bandwidth: None,
             fail_rate: 0.0,
             fail_seed: 0,
             broken: false,
@@ -155,6 +159,7 @@ pub fn run(program: &Path, stage: &Stage, work: &Path) -> Result<Trial, StageErr
 fn serve(stage: &Stage, corpus: &Path) -> Result<RunningStore, StageError> {
     let mut config = StoreConfig::new(corpus);
     config.latency = stage.latency;
+    config.bandwidth = stage.bandwidth;
     config.fail_rate = stage.fail_rate;
     config.seed = stage.fail_seed;
     RunningStore::start(config).map_err(|e| StageError::Store(e.to_string()))

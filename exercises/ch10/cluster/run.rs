@@ -1,0 +1,201 @@
+//! Chapter 10's enqueuer and local run, for its exercises: the chapter's `main.rs` with
+//! its module declarations left to the exercise's file (which holds the worker's answer
+//! and declares the rest). It keeps the chapter's name in its messages. Nothing here is
+//! for the student to change.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use workbench::cli::{self, parse_duration};
+use workbench::contract::{ImageError, Outcome};
+use workbench::job::Job;
+
+use crate::enqueue::{self, Deliveries};
+use crate::local::{LocalBroker, Workers};
+use crate::queue::{Lease, Queue, Started};
+use crate::worker;
+
+/// The chapter's name.
+const NAME: &str = "ch10-distributed";
+
+/// This chapter's flags (for the run with no role, and for `enqueue`).
+#[derive(Debug, Clone, Args)]
+struct Flags {
+    /// A running broker to use [default: $NATS_URL; else the run with no role starts a
+    /// nats-server of its own, and `enqueue` uses nats://127.0.0.1:4222].
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+    /// Worker processes to start (the run with no role).
+    #[arg(long, default_value_t = 3)]
+    workers: usize,
+    /// Jobs each worker works on at once (the run with no role) [default: one per core].
+    #[arg(long)]
+    slots: Option<usize>,
+    /// The lesson: once this many results are in, SIGKILL the next worker that takes a
+    /// job (the run with no role).
+    #[arg(long, value_name = "N")]
+    kill_one_worker_after: Option<usize>,
+    /// A job not acknowledged in this time goes to another worker (when this run
+    /// creates the queue).
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    ack_wait: Duration,
+    /// The delivery limit (when this run creates the queue).
+    #[arg(long, default_value_t = 3)]
+    max_deliveries: i64,
+}
+
+impl Flags {
+    fn lease(&self) -> Lease {
+        Lease {
+            ack_wait: self.ack_wait,
+            max_deliveries: self.max_deliveries.max(1),
+        }
+    }
+}
+
+/// What the enqueuer runs on: the async runtime, the broker, and the workers this run
+/// started (none for the `enqueue` role).
+struct Cluster {
+    runtime: tokio::runtime::Runtime,
+    queue: Queue,
+    workers: Option<Workers>,
+}
+
+/// The pattern: every image becomes a job in the broker; workers, wherever they are,
+/// do the jobs; results come back through the broker. With `--kill-one-worker-after`,
+/// one worker is killed mid-batch and the broker hands its job to another.
+fn thumbnail_all(job: &Job, flags: &Flags, cluster: &mut Cluster) -> Vec<Outcome> {
+    let Cluster {
+        runtime,
+        queue,
+        workers,
+    } = cluster;
+    let mut kill_after = flags.kill_one_worker_after;
+    let taken = |results: usize, started: &Started| {
+        if let (Some(after), Some(workers)) = (kill_after, workers.as_mut())
+            && results >= after
+            && kill_while_it_holds_a_job(workers, started)
+        {
+            kill_after = None;
+        }
+    };
+    match runtime.block_on(enqueue::enqueue_and_collect(job, queue, taken)) {
+        Ok((outcomes, deliveries)) => {
+            report(&deliveries);
+            outcomes
+        }
+        Err(error) => {
+            let why = ImageError::Io(format!("the broker: {error}"));
+            let fail = |image| job.finish(image, Err(why.clone()));
+            job.images().iter().map(fail).collect()
+        }
+    }
+}
+
+/// Kills (SIGKILL: no goodbye, no ack) the worker that has just taken a job, if it is
+/// one of ours. It surely holds that job: it took it a moment ago.
+fn kill_while_it_holds_a_job(workers: &mut Workers, started: &Started) -> bool {
+    let Some(name) = workers.kill(started.pid) else {
+        return false;
+    };
+    eprintln!(
+        "{NAME}: killed {name} (pid {}) with SIGKILL while it held {}: the broker will \
+         hand that job to another worker after the ack wait",
+        started.pid, started.stem
+    );
+    true
+}
+
+/// Says which images were done on a later delivery, and how many answers came twice.
+fn report(deliveries: &Deliveries) {
+    let mut redelivered = deliveries.redelivered.clone();
+    redelivered.sort();
+    for (stem, delivery, worker) in redelivered {
+        eprintln!("{NAME}: {stem} was done on delivery {delivery}, by {worker}");
+    }
+    if deliveries.repeated > 0 {
+        eprintln!(
+            "{NAME}: {} results came twice (a job that ran again); the first was kept",
+            deliveries.repeated
+        );
+    }
+}
+
+/// The program: the role its first argument names (`worker`, `enqueue`), else the
+/// whole cluster on this machine.
+pub fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    match args.get(1).and_then(|role| role.to_str()) {
+        Some("worker") => {
+            let rest = args.split_off(2);
+            worker::main(std::iter::once(OsString::from("ch10-distributed worker")).chain(rest))
+        }
+        Some("enqueue") => {
+            args.remove(1);
+            let (common, flags) = cli::parse_from::<Flags>(NAME, args);
+            let url = flags.nats.clone().unwrap_or_else(worker::default_broker);
+            run_on_cluster(&common, &flags, &url, None)
+        }
+        _ => {
+            let (common, flags) = cli::parse_from::<Flags>(NAME, args);
+            // A broker of our own, unless we were given one; stopped when dropped.
+            let given = flags
+                .nats
+                .clone()
+                .or_else(|| std::env::var("NATS_URL").ok());
+            let (url, _broker) = match given {
+                Some(url) => (url, None),
+                None => match LocalBroker::start() {
+                    Ok(broker) => (broker.url().to_string(), Some(broker)),
+                    Err(error) => return setup_failed(&error),
+                },
+            };
+            let quiet = common.quiet || common.json;
+            run_on_cluster(&common, &flags, &url, Some(quiet))
+        }
+    }
+}
+
+/// Connects to the broker at `url`, starts the workers when `local_quiet` says this run
+/// has its own (quiet or not), and runs the chapter through the shared driver.
+fn run_on_cluster(
+    common: &cli::Common,
+    flags: &Flags,
+    url: &str,
+    local_quiet: Option<bool>,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return setup_failed(&format!("cannot start the async runtime: {error}")),
+    };
+    // The queue is made before the workers start, so that it has this run's lease.
+    let queue = match runtime.block_on(Queue::open(url, flags.lease())) {
+        Ok(queue) => queue,
+        Err(error) => return setup_failed(&error),
+    };
+    let workers = match local_quiet
+        .map(|quiet| Workers::start(flags.workers, flags.slots, url, quiet, &common.s3))
+    {
+        Some(Ok(workers)) => Some(workers),
+        Some(Err(error)) => return setup_failed(&error),
+        None => None,
+    };
+    let mut cluster = Cluster {
+        runtime,
+        queue,
+        workers,
+    };
+    let code = cli::run_with(NAME, common, |job| thumbnail_all(job, flags, &mut cluster));
+    if let Some(workers) = cluster.workers.take() {
+        workers.stop();
+    }
+    code
+}
+
+/// Exit code 2, with the reason.
+fn setup_failed(error: &str) -> ExitCode {
+    eprintln!("{NAME}: {error}");
+    ExitCode::from(2)
+}
