@@ -4,7 +4,7 @@
 //! right and fail the same chapter with its bug switch on.
 //!
 //! That every untouched starter fails its check and every solution passes it is proved
-//! by `exercises/both-directions`, which CI runs (it builds all 24 programs twice).
+//! by `exercises/both-directions`, which CI runs (it builds every exercise program twice).
 
 use std::collections::BTreeSet;
 use std::fs;
