@@ -105,9 +105,22 @@ enum Action {
         /// Accept connections and never answer (to see client timeouts).
         #[arg(long)]
         stall: bool,
+        /// Speak HTTPS with this PEM certificate (see `workbench cert`).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Latency, bandwidth, failures, connection cap.
         #[command(flatten)]
         knobs: StoreFlags,
+    },
+    /// Write a self-signed certificate for localhost and 127.0.0.1 (cert.pem, key.pem)
+    /// into a folder, to try HTTPS: `serve --tls-cert DIR/cert.pem --tls-key
+    /// DIR/key.pem`, and a chapter with `--ca-cert DIR/cert.pem`.
+    Cert {
+        /// The folder to write cert.pem and key.pem into.
+        dir: PathBuf,
     },
     /// The classroom: list, check, hint, reset or watch the exercises in `exercises/`.
     Exercises {
@@ -225,13 +238,21 @@ fn main() -> ExitCode {
             root,
             port,
             stall,
+            tls_cert,
+            tls_key,
             knobs,
         }) => {
             let mut config = knobs.config(root);
             config.port = port;
             config.stall = stall;
+            config.tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| store::TlsFiles { cert, key });
             store::serve_until_ctrl_c(config).context("the store stopped")
         }
+        Some(Action::Cert { dir }) => store::write_self_signed(&dir)
+            .map(|files| println!("wrote {} and {}", files.cert.display(), files.key.display()))
+            .context("cannot make a self-signed certificate"),
         Some(Action::Python { action }) => python(action),
     };
     match result {

@@ -62,6 +62,11 @@ pub struct Common {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// Trust the certificates in this PEM file for HTTPS, besides the system's (or
+    /// those of $SSL_CERT_FILE): a self-signed server's, a private CA's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Images whose header declares more pixels than this are refused unread.
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,

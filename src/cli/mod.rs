@@ -69,6 +69,10 @@ pub fn drive(
     common: &Common,
     schedule: impl FnOnce(&Job) -> Vec<Outcome>,
 ) -> Result<Summary, SetupError> {
+    // Before anything connects: every HTTPS connection of the run trusts this file.
+    if let Some(ca_file) = &common.ca_cert {
+        crate::io::tls::trust_also(ca_file).map_err(SetupError::Other)?;
+    }
     let setup = setup(chapter, common)?;
     let http = HttpConfig {
         timeout: common.timeout,

@@ -10,12 +10,14 @@ use std::future::Future;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::Request;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::destination::Destination;
 use super::file::{read_limited, write_thumbnail};
+use super::{redirect, tls};
 use crate::contract::{HttpConfig, ImageError, Location};
 
 /// An async HTTP/1.1 client with a connect timeout, a timeout on every wait for the
@@ -23,16 +25,25 @@ use crate::contract::{HttpConfig, ImageError, Location};
 /// clone: clones share one pool of connections.
 #[derive(Clone)]
 pub struct AsyncHttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     config: HttpConfig,
 }
 
 impl AsyncHttpClient {
     /// A client with `config`'s timeouts and limit. Must be used inside a tokio runtime.
     pub fn new(config: &HttpConfig) -> AsyncHttpClient {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.timeout));
-        connector.set_nodelay(true);
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(config.timeout));
+        tcp.set_nodelay(true);
+        // The TCP connector must let `https://` through to the TLS layer above it.
+        tcp.enforce_http(false);
+        // TLS wraps TCP: for an `https://` URL the connector runs the handshake on the
+        // new connection, with the trust every client shares; `http://` passes as is.
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls::client_config()).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         AsyncHttpClient {
             client,
@@ -42,10 +53,7 @@ impl AsyncHttpClient {
 
     /// GET `url`: the body of a 2xx answer, or the error that names the cause.
     pub async fn get(&self, url: &str) -> Result<Vec<u8>, ImageError> {
-        let request = Request::get(url)
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))?;
-        self.send(url, request, "GET").await
+        self.send("GET", url, None).await
     }
 
     /// The bytes at `location`: an HTTP GET, or a file read on tokio's blocking pool.
@@ -75,24 +83,44 @@ impl AsyncHttpClient {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> Result<(), ImageError> {
-        let request = Request::put(url)
-            .header(hyper::header::CONTENT_TYPE, content_type)
-            .body(Full::new(Bytes::from(bytes)))
-            .map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))?;
-        self.send(url, request, "PUT").await.map(drop)
+        let body = (Bytes::from(bytes), content_type);
+        self.send("PUT", url, Some(body)).await.map(drop)
     }
 
-    /// Sends `request` and reads the whole answer, each wait bounded by the timeout.
+    /// Sends a GET (no `body`) or a PUT, following redirects as [`redirect`] allows,
+    /// and reads the whole answer, each wait bounded by the timeout.
     async fn send(
         &self,
+        method: &'static str,
         url: &str,
-        request: Request<Full<Bytes>>,
-        during: &str,
+        body: Option<(Bytes, &str)>,
     ) -> Result<Vec<u8>, ImageError> {
-        let response = self
-            .within(during, self.client.request(request))
-            .await?
-            .map_err(|e| connect_or_io(&e, during))?;
+        let mut url = url.to_string();
+        for hops in 0.. {
+            let request = build_request(method, &url, body.clone())?;
+            let response = self
+                .within(method, self.client.request(request))
+                .await?
+                .map_err(|e| connect_or_io(&e, method))?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(hyper::header::LOCATION)
+                .and_then(|value| value.to_str().ok());
+            match redirect::next_hop(method, &url, status, location, hops)? {
+                Some(next) => url = next,
+                None => return self.read_answer(&url, response).await,
+            }
+        }
+        unreachable!("the redirect policy ends the loop after a few hops")
+    }
+
+    /// The body of a 2xx answer, read piece by piece under the limit.
+    async fn read_answer(
+        &self,
+        url: &str,
+        response: hyper::Response<hyper::body::Incoming>,
+    ) -> Result<Vec<u8>, ImageError> {
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(ImageError::Status {
@@ -132,6 +160,22 @@ impl AsyncHttpClient {
     }
 }
 
+/// A GET with no body, or a PUT of `body` with its content type.
+fn build_request(
+    method: &str,
+    url: &str,
+    body: Option<(Bytes, &str)>,
+) -> Result<Request<Full<Bytes>>, ImageError> {
+    let request = Request::builder().method(method).uri(url);
+    let request = match body {
+        None => request.body(Full::new(Bytes::new())),
+        Some((bytes, content_type)) => request
+            .header(hyper::header::CONTENT_TYPE, content_type)
+            .body(Full::new(bytes)),
+    };
+    request.map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))
+}
+
 /// A refused or unreachable server is a connect error; anything else an IO error. The
 /// message includes the causes, which hyper keeps in the error's source chain.
 fn connect_or_io(error: &hyper_util::client::legacy::Error, during: &str) -> ImageError {
@@ -141,6 +185,8 @@ fn connect_or_io(error: &hyper_util::client::legacy::Error, during: &str) -> Ima
         message = format!("{message}: {inner}");
         cause = inner.source();
     }
+    // A failed TLS handshake is a connect error too; say what would fix it.
+    let message = tls::explain(message);
     if error.is_connect() {
         ImageError::Connect(message)
     } else {

@@ -4,6 +4,7 @@ use crate::contract::{HttpConfig, ImageError, Location};
 
 use super::destination::Destination;
 use super::file::{read_limited, write_thumbnail};
+use super::{redirect, tls};
 
 /// A blocking HTTP client with timeouts and a body limit, cheap to clone and safe to
 /// share between threads (its connection pool is behind an `Arc`).
@@ -23,6 +24,10 @@ impl HttpClient {
             .timeout_recv_response(timeout)
             .timeout_per_read(timeout)
             .timeout_per_write(timeout)
+            // Redirects follow the policy all three clients share (see `redirect`),
+            // so ureq hands every 3xx back instead of following it itself.
+            .max_redirects(0)
+            .tls_config(tls_config())
             .build()
             .new_agent();
         HttpClient {
@@ -41,11 +46,7 @@ impl HttpClient {
 
     /// GET `url`: the body of a 2xx answer, or the error that names the cause.
     pub fn get(&self, url: &str) -> Result<Vec<u8>, ImageError> {
-        let mut response = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|e| self.error(e, "GET"))?;
+        let mut response = self.send("GET", url, None)?;
         check_status(response.status().as_u16(), url)?;
         response
             .body_mut()
@@ -58,11 +59,7 @@ impl HttpClient {
     /// GET `url` and return the status and body whatever the status (for answers whose
     /// error body matters, such as S3's error codes).
     pub fn get_any_status(&self, url: &str) -> Result<(u16, Vec<u8>), ImageError> {
-        let mut response = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|e| self.error(e, "GET"))?;
+        let mut response = self.send("GET", url, None)?;
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -91,13 +88,38 @@ impl HttpClient {
 
     /// PUT `bytes` to `url` with `content_type`.
     pub fn put(&self, url: &str, bytes: &[u8], content_type: &str) -> Result<(), ImageError> {
-        let response = self
-            .agent
-            .put(url)
-            .header("Content-Type", content_type)
-            .send(bytes)
-            .map_err(|e| self.error(e, "PUT"))?;
+        let response = self.send("PUT", url, Some((bytes, content_type)))?;
         check_status(response.status().as_u16(), url)
+    }
+
+    /// Sends one GET (no `body`) or PUT, following redirects as [`redirect`] allows.
+    fn send(
+        &self,
+        method: &'static str,
+        url: &str,
+        body: Option<(&[u8], &str)>,
+    ) -> Result<ureq::http::Response<ureq::Body>, ImageError> {
+        let mut url = url.to_string();
+        for hops in 0.. {
+            let sent = match body {
+                None => self.agent.get(&url).call(),
+                Some((bytes, content_type)) => self
+                    .agent
+                    .put(&url)
+                    .header("Content-Type", content_type)
+                    .send(bytes),
+            };
+            let response = sent.map_err(|e| self.error(e, method))?;
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|value| value.to_str().ok());
+            match redirect::next_hop(method, &url, response.status().as_u16(), location, hops)? {
+                Some(next) => url = next,
+                None => return Ok(response),
+            }
+        }
+        unreachable!("the redirect policy ends the loop after a few hops")
     }
 
     fn error(&self, error: ureq::Error, during: &str) -> ImageError {
@@ -119,9 +141,22 @@ impl HttpClient {
                     during: during.to_string(),
                 }
             }
-            other => ImageError::Io(format!("{during} failed: {other}")),
+            other => ImageError::Io(tls::explain(format!("{during} failed: {other}"))),
         }
     }
+}
+
+/// HTTPS as every client speaks it: rustls on ring, trusting what [`tls`] trusts.
+fn tls_config() -> ureq::tls::TlsConfig {
+    let roots: Vec<ureq::tls::Certificate<'static>> = tls::trusted_certificates()
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+        .collect();
+    ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
+        .unversioned_rustls_crypto_provider(tls::provider())
+        .build()
 }
 
 fn check_status(status: u16, url: &str) -> Result<(), ImageError> {

@@ -13,6 +13,8 @@
 //!   with the error messages every chapter shares.
 //! - [`s3`]: buckets, through presigned URLs that every client sends unchanged.
 //! - [`url_path`]: names as URL path segments.
+//! - [`tls`]: HTTPS, the certificates every client trusts; [`redirect`]: the redirects
+//!   every client follows.
 
 mod async_client;
 mod blocking;
@@ -20,8 +22,10 @@ mod destination;
 pub mod file;
 pub mod listing;
 mod output;
+pub mod redirect;
 pub mod s3;
 mod source;
+pub mod tls;
 pub mod url_path;
 
 pub use async_client::AsyncHttpClient;

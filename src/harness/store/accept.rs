@@ -132,6 +132,25 @@ async fn serve_connection(
         std::future::pending::<()>().await;
         return;
     }
+    match store.tls.clone() {
+        None => serve_http(TokioIo::new(stream), store).await,
+        // The handshake first; a client that fails it (one that does not trust the
+        // certificate, say) costs only its own connection.
+        Some(tls) => match tls.0.accept(stream).await {
+            Ok(encrypted) => serve_http(TokioIo::new(encrypted), store).await,
+            Err(err) if store.logging == Logging::Refusals => {
+                eprintln!("store: TLS handshake failed: {err}");
+            }
+            Err(_) => {}
+        },
+    }
+}
+
+/// Serves HTTP/1.1 on `io`, plain or encrypted alike.
+async fn serve_http<IO>(io: IO, store: Arc<Store>)
+where
+    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let logging = store.logging;
     let service = service_fn(move |request| answer(Arc::clone(&store), request));
     let connection = http1::Builder::new()
@@ -139,7 +158,7 @@ async fn serve_connection(
         // which also frees its `max_conns` slot.
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(io, service);
     if let Err(err) = connection.await
         && logging == Logging::Refusals
     {

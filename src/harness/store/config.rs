@@ -34,6 +34,17 @@ pub struct StoreConfig {
     /// Accept connections and never answer: a server that hangs, to show that a
     /// client without a timeout hangs with it.
     pub stall: bool,
+    /// Speak HTTPS with this certificate and key; `None` is plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate (chain) and its private key, for a store that speaks HTTPS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's own first.
+    pub cert: PathBuf,
+    /// The private key of the first certificate.
+    pub key: PathBuf,
 }
 
 impl StoreConfig {
@@ -48,6 +59,7 @@ impl StoreConfig {
             seed: 0,
             max_conns: None,
             stall: false,
+            tls: None,
         }
     }
 }
@@ -94,6 +106,9 @@ pub enum ServerError {
     /// Ctrl-C cannot be listened for, so `serve_until_ctrl_c` could never return.
     #[error("cannot listen for Ctrl-C")]
     Signal(#[source] io::Error),
+    /// The TLS certificate or key cannot be read or used.
+    #[error("TLS: {path}: {cause}")]
+    Tls { path: PathBuf, cause: String },
     /// The `serving ...` line could not be written.
     #[error("cannot write to stdout")]
     Stdout(#[source] io::Error),

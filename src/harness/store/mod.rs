@@ -36,6 +36,7 @@
 //! - `target`: the request path, decoded and checked to stay inside the root.
 //! - `response`: what every handler answers with: bodies, refusals, headers.
 //! - `state`: the settings checked, as every connection shares them.
+//! - `tls`: HTTPS, the certificate and key loaded once; a self-signed pair.
 //! - `config`: [`StoreConfig`] and [`ServerError`].
 
 use std::io::{self, Write as _};
@@ -48,7 +49,8 @@ use tokio::sync::oneshot;
 use accept::{build_runtime, into_tokio, open, serve};
 use state::{Logging, Store};
 
-pub use config::{ServerError, StoreConfig};
+pub use config::{ServerError, StoreConfig, TlsFiles};
+pub use tls::write_self_signed;
 
 mod accept;
 mod answer;
@@ -59,6 +61,7 @@ mod pacing;
 mod response;
 mod state;
 mod target;
+mod tls;
 mod upload;
 
 #[cfg(test)]
@@ -90,6 +93,7 @@ impl RunningStore {
     /// reported here rather than lost on the background thread.
     pub fn start(config: StoreConfig) -> Result<RunningStore, ServerError> {
         let (listener, addr, store) = open(config, Logging::Quiet)?;
+        let url = format!("{}://{addr}/", store.scheme());
         let (stop, stopped) = oneshot::channel::<()>();
         // The thread says whether its runtime started, so that this error, too, is
         // the caller's to handle rather than lost on another thread.
@@ -103,7 +107,7 @@ impl RunningStore {
             })?;
         let running = RunningStore {
             addr,
-            url: format!("http://{addr}/"),
+            url,
             stop: Some(stop),
             thread: Some(thread),
         };
@@ -118,7 +122,8 @@ impl RunningStore {
         }
     }
 
-    /// The store's base URL, `http://127.0.0.1:PORT/`; an object's URL is this plus its path.
+    /// The store's base URL, `http://127.0.0.1:PORT/` (`https://` with TLS); an object's
+    /// URL is this plus its path.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -204,7 +209,8 @@ pub fn serve_until_ctrl_c(config: StoreConfig) -> Result<(), ServerError> {
     let served = runtime.block_on(async {
         let listener = into_tokio(listener, store.port)?;
         let mut stdout = io::stdout().lock();
-        writeln!(stdout, "serving {shown_root} at http://{addr}/")
+        let scheme = store.scheme();
+        writeln!(stdout, "serving {shown_root} at {scheme}://{addr}/")
             .and_then(|()| stdout.flush())
             .map_err(ServerError::Stdout)?;
         drop(stdout);

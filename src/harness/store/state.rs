@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::config::{ServerError, StoreConfig};
+use super::tls::Tls;
 
 /// Whether refused requests are printed: yes in the foreground, where a person is
 /// watching, no on a background thread, where they would mix into a chapter's output.
@@ -27,6 +28,8 @@ pub(super) struct Store {
     pub(super) seed: u64,
     pub(super) max_conns: Option<usize>,
     pub(super) stall: bool,
+    /// The handshake every connection goes through first; `None` for plain HTTP.
+    pub(super) tls: Option<Tls>,
     pub(super) logging: Logging,
 }
 
@@ -55,6 +58,7 @@ impl Store {
         if !root.is_dir() {
             return Err(ServerError::RootNotFolder(config.root));
         }
+        let tls = config.tls.as_ref().map(Tls::load).transpose()?;
         Ok(Store {
             root,
             port: config.port,
@@ -64,7 +68,15 @@ impl Store {
             seed: config.seed,
             max_conns: config.max_conns,
             stall: config.stall,
+            tls,
             logging,
         })
+    }
+}
+
+impl Store {
+    /// `https` when the store speaks TLS, else `http`.
+    pub(super) fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 }
