@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use super::{EventLoop, LoopFuture, Protocol, Transport};
 use crate::contract::{HttpConfig, ImageError};
+use crate::io::tls::explain;
 
 /// How the end of a body is known.
 #[derive(Debug, Clone, Copy)]
@@ -84,8 +85,8 @@ impl Protocol for HttpExchange {
     fn connection_lost(&mut self, error: Option<io::Error>) {
         self.transport = None; // No cycle left behind.
         let error = match error {
-            Some(e) if !self.connected => ImageError::Connect(e.to_string()),
-            Some(e) => ImageError::Io(format!("{} failed: {e}", self.method)),
+            Some(e) if !self.connected => ImageError::Connect(explain(e.to_string())),
+            Some(e) => ImageError::Io(explain(format!("{} failed: {e}", self.method))),
             None => ImageError::Io(format!("{}: the connection closed early", self.url)),
         };
         self.answer.set_exception(error); // Ignored if the answer is already in.
@@ -205,15 +206,17 @@ pub fn request(
     config: &HttpConfig,
 ) -> LoopFuture<Bytes, ImageError> {
     let answer = LoopFuture::new(event_loop);
-    let (address, host, target) = match locate(url) {
+    let (address, place, target) = match locate(url) {
         Ok(parts) => parts,
         Err(error) => {
             answer.set_exception(error);
             return answer;
         }
     };
-    let mut request =
-        format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    let mut request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+        place.host_header()
+    );
     if method != "GET" {
         request.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
@@ -236,7 +239,10 @@ pub fn request(
         activity: activity.clone(),
         answer: answer.clone(),
     };
-    let transport = event_loop.create_connection(address, exchange);
+    let transport = match place.tls_name {
+        Some(name) => event_loop.create_tls_connection(address, &name, exchange),
+        None => event_loop.create_connection(address, exchange),
+    };
     watch(
         event_loop,
         *config,
@@ -277,15 +283,33 @@ fn watch(
 }
 // ANCHOR_END: watchdog
 
-/// The address to connect to, the `Host` header and the request target of `url`.
-fn locate(url: &str) -> Result<(SocketAddr, String, String), ImageError> {
+/// Where a request goes, as the connection and the `Host` header need it.
+struct Place {
+    host: String,
+    port: u16,
+    /// For `https`: the name the server's certificate must carry.
+    tls_name: Option<String>,
+}
+
+impl Place {
+    fn host_header(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// The address to connect to, where it is, and the request target of `url`.
+fn locate(url: &str) -> Result<(SocketAddr, Place, String), ImageError> {
     let bad = |why: String| ImageError::Io(format!("{url}: {why}"));
     let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
-    if parsed.scheme() != "http" {
-        return Err(bad(
-            "only plain http is spoken by the hand-built loop".into()
-        ));
-    }
+    let encrypted = match parsed.scheme() {
+        "http" => false,
+        "https" => true,
+        other => {
+            return Err(bad(format!(
+                "the scheme '{other}' is neither http nor https"
+            )));
+        }
+    };
     let host = parsed.host_str().ok_or_else(|| bad("no host".into()))?;
     let port = parsed.port_or_known_default().unwrap_or(80);
     // Name lookup blocks; on loopback and with IP addresses it is immediate.
@@ -298,5 +322,15 @@ fn locate(url: &str) -> Result<(SocketAddr, String, String), ImageError> {
     if let Some(query) = parsed.query() {
         target = format!("{target}?{query}");
     }
-    Ok((address, format!("{host}:{port}"), target))
+    // An IPv6 literal is `[::1]` in the URL but `::1` in a certificate.
+    let name = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let place = Place {
+        host: host.to_string(),
+        port,
+        tls_name: encrypted.then_some(name),
+    };
+    Ok((address, place, target))
 }

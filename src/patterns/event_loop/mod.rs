@@ -33,6 +33,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use super::poison::lock;
 
 mod loop_future;
+mod tls;
 mod transport;
 
 pub mod http;

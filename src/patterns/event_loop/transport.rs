@@ -1,5 +1,6 @@
 //! A TCP connection as callbacks: the [`Protocol`] a connection drives, and the
-//! [`Transport`] a protocol writes to.
+//! [`Transport`] a protocol writes to. Over TLS, the transport encrypts and decrypts
+//! in between (see `tls`), and the protocol sees only plaintext.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
@@ -9,6 +10,7 @@ use std::rc::Rc;
 use mio::Token;
 use mio::net::TcpStream;
 
+use super::tls::TlsSession;
 use super::{EventLoop, Readiness, Ready};
 
 impl EventLoop {
@@ -19,7 +21,35 @@ impl EventLoop {
         address: SocketAddr,
         protocol: impl Protocol + 'static,
     ) -> Transport {
+        self.connect(address, None, Box::new(protocol))
+    }
+
+    /// [`create_connection`](Self::create_connection) over TLS: `connection_made` comes
+    /// once the handshake is over and `host`'s certificate checked, and the protocol
+    /// reads and writes plaintext as before.
+    pub fn create_tls_connection(
+        &self,
+        address: SocketAddr,
+        host: &str,
+        protocol: impl Protocol + 'static,
+    ) -> Transport {
         let protocol: Box<dyn Protocol> = Box::new(protocol);
+        match TlsSession::new(host) {
+            Ok(session) => self.connect(address, Some(session), protocol),
+            Err(error) => {
+                let transport = self.connect(address, None, protocol);
+                transport.close_now(Some(error));
+                transport
+            }
+        }
+    }
+
+    fn connect(
+        &self,
+        address: SocketAddr,
+        tls: Option<TlsSession>,
+        protocol: Box<dyn Protocol>,
+    ) -> Transport {
         let (stream, error) = match TcpStream::connect(address) {
             Ok(stream) => (Some(stream), None),
             Err(error) => (None, Some(error)),
@@ -31,6 +61,7 @@ impl EventLoop {
                 token: Cell::new(None),
                 state: Cell::new(ConnectionState::Connecting),
                 outgoing: RefCell::new(Vec::new()),
+                tls: RefCell::new(tls),
                 protocol: RefCell::new(Some(protocol)),
             }),
         };
@@ -70,6 +101,8 @@ pub trait Protocol {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ConnectionState {
     Connecting,
+    /// Connected, and the TLS handshake under way: no plaintext moves yet.
+    Handshaking,
     Open,
     /// `close` was called: the pending bytes are sent, then the socket closes.
     Closing,
@@ -87,8 +120,10 @@ struct TransportState {
     stream: RefCell<Option<TcpStream>>,
     token: Cell<Option<Token>>,
     state: Cell<ConnectionState>,
-    /// Bytes written but not yet taken by the socket.
+    /// Bytes written but not yet taken by the socket (or, over TLS, by the session).
     outgoing: RefCell<Vec<u8>>,
+    /// The TLS session between the protocol and the socket; `None` for plain TCP.
+    tls: RefCell<Option<TlsSession>>,
     /// Taken out for the last call, `connection_lost`, which breaks the cycle
     /// transport -> protocol -> transport.
     protocol: RefCell<Option<Box<dyn Protocol>>>,
@@ -108,6 +143,9 @@ impl Transport {
     pub fn close(&self) {
         if self.inner.state.get() == ConnectionState::Open {
             self.inner.state.set(ConnectionState::Closing);
+            if let Some(tls) = self.inner.tls.borrow_mut().as_mut() {
+                tls.close(); // Tell the server: a truncation attack looks the same without it.
+            }
             self.inner.flush();
         }
     }
@@ -123,33 +161,58 @@ impl Transport {
 }
 
 impl TransportState {
+    /// Sends what is queued until the socket would block; the rest goes when it is
+    /// writable again. Once all is sent, a closing transport closes.
     fn flush(self: &Rc<Self>) {
-        loop {
-            let mut outgoing = self.outgoing.borrow_mut();
-            if outgoing.is_empty() {
-                break;
-            }
-            let written = match self.stream.borrow_mut().as_mut() {
-                Some(stream) => stream.write(&outgoing),
-                None => return,
-            };
-            match written {
+        let encrypted = self.tls.borrow().is_some();
+        let sent = if encrypted {
+            self.send_encrypted()
+        } else {
+            self.send_plain()
+        };
+        match sent {
+            Ok(true) if self.state.get() == ConnectionState::Closing => self.close_now(None),
+            Ok(_) => {}
+            Err(error) => self.close_now(Some(error)),
+        }
+    }
+
+    /// Plain TCP: the queued bytes straight to the socket. `Ok(true)` when all are sent.
+    fn send_plain(&self) -> io::Result<bool> {
+        let mut outgoing = self.outgoing.borrow_mut();
+        let mut stream = self.stream.borrow_mut();
+        let Some(stream) = stream.as_mut() else {
+            return Ok(false);
+        };
+        while !outgoing.is_empty() {
+            match stream.write(&outgoing) {
                 Ok(n) => {
                     outgoing.drain(..n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    drop(outgoing);
-                    self.close_now(Some(e));
-                    return;
-                }
+                Err(e) => return Err(e),
             }
         }
-        if self.state.get() == ConnectionState::Closing {
-            self.close_now(None);
-        }
+        Ok(true)
     }
+
+    // ANCHOR: tls_send
+    /// TLS: the queued plaintext into the session, then its records to the socket
+    /// (handshake records too, which the session makes on its own).
+    fn send_encrypted(&self) -> io::Result<bool> {
+        let mut tls = self.tls.borrow_mut();
+        let mut stream = self.stream.borrow_mut();
+        let (Some(tls), Some(stream)) = (tls.as_mut(), stream.as_mut()) else {
+            return Ok(false);
+        };
+        let plaintext = std::mem::take(&mut *self.outgoing.borrow_mut());
+        if !plaintext.is_empty() {
+            tls.encrypt(&plaintext)?;
+        }
+        tls.send(stream)
+    }
+    // ANCHOR_END: tls_send
 
     /// Closes the socket and schedules the protocol's last call.
     fn close_now(self: &Rc<Self>, error: Option<io::Error>) {
@@ -192,12 +255,15 @@ impl TransportState {
             None => Ok(false),
         };
         match status {
+            Ok(true) if self.tls.borrow().is_some() => {
+                // The protocol waits for the handshake; the session's first record
+                // (the ClientHello) goes out now.
+                self.state.set(ConnectionState::Handshaking);
+                self.flush();
+                true
+            }
             Ok(true) => {
-                self.state.set(ConnectionState::Open);
-                let transport = Transport {
-                    inner: self.clone(),
-                };
-                self.with_protocol(|protocol| protocol.connection_made(&transport));
+                self.open();
                 true
             }
             Ok(false) => false,
@@ -208,8 +274,20 @@ impl TransportState {
         }
     }
 
+    /// Open for the protocol: `connection_made`.
+    fn open(self: &Rc<Self>) {
+        self.state.set(ConnectionState::Open);
+        let transport = Transport {
+            inner: self.clone(),
+        };
+        self.with_protocol(|protocol| protocol.connection_made(&transport));
+    }
+
     /// Reads until the socket has nothing more, handing each piece to the protocol.
     fn read_all(self: &Rc<Self>) {
+        if self.tls.borrow().is_some() {
+            return self.read_encrypted();
+        }
         let mut buffer = [0u8; 64 * 1024];
         while matches!(
             self.state.get(),
@@ -231,6 +309,42 @@ impl TransportState {
             }
         }
     }
+}
+
+impl TransportState {
+    // ANCHOR: tls_receive
+    /// TLS: the records the socket holds into the session; then, in order, the end of
+    /// the handshake (`connection_made`), the plaintext (`data_received`), the end of
+    /// the stream, and whatever the session has to answer (handshake records).
+    fn read_encrypted(self: &Rc<Self>) {
+        let received = {
+            let mut tls = self.tls.borrow_mut();
+            let mut stream = self.stream.borrow_mut();
+            match (tls.as_mut(), stream.as_mut()) {
+                (Some(tls), Some(stream)) => tls
+                    .receive(stream)
+                    .map(|received| (received, tls.is_handshaking())),
+                _ => return,
+            }
+        };
+        let (received, handshaking) = match received {
+            Ok(received) => received,
+            Err(error) => return self.close_now(Some(error)),
+        };
+        if self.state.get() == ConnectionState::Handshaking && !handshaking {
+            self.open();
+        }
+        if !received.plaintext.is_empty() {
+            self.with_protocol(|protocol| protocol.data_received(&received.plaintext));
+        }
+        if received.closed && self.state.get() != ConnectionState::Closed {
+            self.with_protocol(|protocol| protocol.eof_received());
+            self.close_now(None);
+        } else {
+            self.flush();
+        }
+    }
+    // ANCHOR_END: tls_receive
 }
 
 /// What the loop holds for a connection: the way back to it when its socket is ready.
