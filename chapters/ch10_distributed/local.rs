@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use workbench::io::s3::S3Flags;
+use workbench::io::tls;
 
 /// How the reader gets a broker when none is installed.
 pub const INSTALL: &str = "install it (Debian or Ubuntu: `apt-get install nats-server`; \
@@ -144,6 +145,8 @@ impl Workers {
                 command.args(["--slots", &slots.to_string()]);
             }
             hand_over_s3(&mut command, s3);
+            // And the run's `--ca-cert` files, for HTTPS sources and outputs.
+            command.env(tls::INHERITED_CA_FILES, tls::for_workers());
             let child = command
                 .spawn()
                 .map_err(|e| format!("cannot start {name}: {e}"))?;

@@ -6,7 +6,9 @@
 //! - the system's roots (through `rustls-native-certs`, which reads the operating
 //!   system's store, or the file named by `SSL_CERT_FILE` instead, as OpenSSL does);
 //! - every file given to [`trust_also`] (the `--ca-cert` flag), PEM certificates that
-//!   are trusted *besides* the system's: a self-signed test server's, a company's CA.
+//!   are trusted *besides* the system's: a self-signed test server's, a company's CA;
+//! - the files in [`INHERITED_CA_FILES`], which is how a worker process that was
+//!   spawned (a fresh program, not a fork) inherits its parent's `--ca-cert`.
 //!
 //! Why one configuration for all: the blocking client (ureq), the async client (hyper)
 //! and the hand-built event loop must agree on which server is trusted, or the same
@@ -19,6 +21,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::{ClientConfig, RootCertStore};
+
+/// The environment variable through which a spawned worker process inherits its
+/// parent's `--ca-cert` files (a list, as in `PATH`); see [`for_workers`].
+pub const INHERITED_CA_FILES: &str = "WORKBENCH_CA_CERTS";
 
 /// Extra CA files, added by [`trust_also`] before the first HTTPS connection.
 static EXTRA_CA_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -64,14 +70,26 @@ pub fn trusted_certificates() -> Vec<CertificateDer<'static>> {
     // A system store that fails to load in part (one unreadable file) still gives the
     // rest; a system with none at all still trusts the `--ca-cert` files.
     let mut certificates = rustls_native_certs::load_native_certs().certs;
-    let files = EXTRA_CA_FILES
-        .lock()
-        .map(|files| files.clone())
-        .unwrap_or_default();
+    let mut files = extra_ca_files();
+    if let Some(inherited) = std::env::var_os(INHERITED_CA_FILES) {
+        files.extend(std::env::split_paths(&inherited));
+    }
     for file in files {
         certificates.extend(read_certificates(&file).unwrap_or_default());
     }
     certificates
+}
+
+/// The value of [`INHERITED_CA_FILES`] for a worker process this one spawns.
+pub fn for_workers() -> std::ffi::OsString {
+    std::env::join_paths(extra_ca_files()).unwrap_or_default()
+}
+
+fn extra_ca_files() -> Vec<PathBuf> {
+    EXTRA_CA_FILES
+        .lock()
+        .map(|files| files.clone())
+        .unwrap_or_default()
 }
 
 /// The crypto provider: ring, explicitly.

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use super::{EventLoop, LoopFuture, Protocol, Transport};
 use crate::contract::{HttpConfig, ImageError};
+use crate::io::redirect;
 use crate::io::tls::explain;
 
 /// How the end of a body is known.
@@ -32,6 +33,13 @@ struct Head {
 /// One request and its answer, as callbacks. The answer goes into `answer`.
 struct HttpExchange {
     request: Vec<u8>,
+    /// The request as asked, to send again when the answer is a redirect.
+    spec: Rc<RequestSpec>,
+    /// Redirects followed before this exchange.
+    hops: usize,
+    /// Set once this answer redirected: the rest of this connection is ignored.
+    redirected: bool,
+    event_loop: EventLoop,
     method: &'static str,
     url: String,
     limit: u64,
@@ -54,6 +62,9 @@ impl Protocol for HttpExchange {
 
     fn data_received(&mut self, data: &[u8]) {
         self.activity.set(Instant::now());
+        if self.redirected {
+            return;
+        }
         self.received.extend_from_slice(data);
         if let Err(error) = self.advance() {
             self.fail(error);
@@ -61,6 +72,9 @@ impl Protocol for HttpExchange {
     }
 
     fn eof_received(&mut self) {
+        if self.redirected {
+            return;
+        }
         let complete = match self.head {
             Some(Head {
                 body_start,
@@ -84,6 +98,9 @@ impl Protocol for HttpExchange {
 
     fn connection_lost(&mut self, error: Option<io::Error>) {
         self.transport = None; // No cycle left behind.
+        if self.redirected {
+            return; // The next exchange answers.
+        }
         let error = match error {
             Some(e) if !self.connected => ImageError::Connect(explain(e.to_string())),
             Some(e) => ImageError::Io(explain(format!("{} failed: {e}", self.method))),
@@ -107,6 +124,22 @@ impl HttpExchange {
                 return Ok(()); // The head is not all here yet.
             };
             let status = response.code.unwrap_or(0);
+            let location = response
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("location"))
+                .map(|h| String::from_utf8_lossy(h.value).trim().to_string());
+            let hop = redirect::next_hop(
+                self.method,
+                &self.url,
+                status,
+                location.as_deref(),
+                self.hops,
+            )?;
+            if let Some(next) = hop {
+                self.follow(next);
+                return Ok(());
+            }
             if !(200..300).contains(&status) {
                 return Err(ImageError::Status {
                     status,
@@ -160,6 +193,23 @@ impl HttpExchange {
         Ok(())
     }
 
+    /// A redirect: this connection is dropped, and the same request goes to `next`,
+    /// answering the same future.
+    fn follow(&mut self, next: String) {
+        self.redirected = true;
+        if let Some(transport) = &self.transport {
+            transport.abort();
+        }
+        send(
+            &self.event_loop,
+            Rc::clone(&self.spec),
+            &next,
+            self.hops + 1,
+            Rc::clone(&self.activity),
+            self.answer.clone(),
+        );
+    }
+
     fn succeed(&mut self, body: Bytes) {
         self.answer.set_result(body);
         if let Some(transport) = &self.transport {
@@ -195,8 +245,17 @@ fn decode_chunked(mut data: &[u8]) -> Result<Option<Vec<u8>>, String> {
     }
 }
 
+/// A request as the caller asked for it, whatever URL it ends up at.
+struct RequestSpec {
+    method: &'static str,
+    body: Bytes,
+    content_type: Option<String>,
+    config: HttpConfig,
+}
+
 /// Starts a request and returns the future of its answer's body. A timer fails the
 /// exchange when no byte has moved for `config.timeout` (connecting included).
+/// Redirects are followed as [`redirect`] allows.
 pub fn request(
     event_loop: &EventLoop,
     method: &'static str,
@@ -206,29 +265,57 @@ pub fn request(
     config: &HttpConfig,
 ) -> LoopFuture<Bytes, ImageError> {
     let answer = LoopFuture::new(event_loop);
+    let spec = RequestSpec {
+        method,
+        body: Bytes::copy_from_slice(body),
+        content_type: content_type.map(str::to_string),
+        config: *config,
+    };
+    let activity = Rc::new(Cell::new(Instant::now()));
+    send(event_loop, Rc::new(spec), url, 0, activity, answer.clone());
+    answer
+}
+
+/// Sends `spec` to `url` on a new connection; the answer goes into `answer`.
+/// `activity` is shared by every hop of one request, so that its watchdogs see one
+/// request that is moving.
+fn send(
+    event_loop: &EventLoop,
+    spec: Rc<RequestSpec>,
+    url: &str,
+    hops: usize,
+    activity: Rc<Cell<Instant>>,
+    answer: LoopFuture<Bytes, ImageError>,
+) {
     let (address, place, target) = match locate(url) {
         Ok(parts) => parts,
         Err(error) => {
             answer.set_exception(error);
-            return answer;
+            return;
         }
     };
+    let method = spec.method;
     let mut request = format!(
         "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
         place.host_header()
     );
     if method != "GET" {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        request.push_str(&format!("Content-Length: {}\r\n", spec.body.len()));
     }
-    if let Some(content_type) = content_type {
+    if let Some(content_type) = &spec.content_type {
         request.push_str(&format!("Content-Type: {content_type}\r\n"));
     }
     request.push_str("\r\n");
     let mut request = request.into_bytes();
-    request.extend_from_slice(body);
-    let activity = Rc::new(Cell::new(Instant::now()));
+    request.extend_from_slice(&spec.body);
+    activity.set(Instant::now());
+    let config = spec.config;
     let exchange = HttpExchange {
         request,
+        spec,
+        hops,
+        redirected: false,
+        event_loop: event_loop.clone(),
         method,
         url: url.to_string(),
         limit: config.max_bytes,
@@ -243,15 +330,7 @@ pub fn request(
         Some(name) => event_loop.create_tls_connection(address, &name, exchange),
         None => event_loop.create_connection(address, exchange),
     };
-    watch(
-        event_loop,
-        *config,
-        method,
-        activity,
-        answer.clone(),
-        transport,
-    );
-    answer
+    watch(event_loop, config, method, activity, answer, transport);
 }
 
 // ANCHOR: watchdog

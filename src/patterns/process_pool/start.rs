@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use super::forking;
 use super::worker::WORKER_FLAG;
 use super::worker_process::{Reap, WorkerProcess};
+use crate::io::tls;
 
 /// How worker processes are started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -86,6 +87,8 @@ impl Starter {
     fn spawn(&self) -> io::Result<WorkerProcess> {
         let mut child = Command::new(&self.program)
             .arg(WORKER_FLAG)
+            // A fresh program knows nothing of `--ca-cert`: it inherits the files here.
+            .env(tls::INHERITED_CA_FILES, tls::for_workers())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
