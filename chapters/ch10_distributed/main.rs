@@ -223,6 +223,15 @@ fn run_on_cluster(
         Ok(queue) => queue,
         Err(error) => return setup_failed(&error),
     };
+    // The workers start before the driver reads `--ca-cert`: trust it now, so that
+    // they inherit it.
+    if let Some(Err(error)) = common
+        .ca_cert
+        .as_deref()
+        .map(workbench::io::tls::trust_also)
+    {
+        return setup_failed(&error);
+    }
     let workers = match local_quiet
         .map(|quiet| Workers::start(flags.workers, flags.slots, url, quiet, &common.s3))
     {

@@ -43,7 +43,9 @@ pub fn trust_also(path: &Path) -> Result<(), String> {
             path.display()
         ));
     }
-    if let Ok(mut files) = EXTRA_CA_FILES.lock() {
+    if let Ok(mut files) = EXTRA_CA_FILES.lock()
+        && !files.iter().any(|known| known == path)
+    {
         files.push(path.to_path_buf());
     }
     Ok(())
