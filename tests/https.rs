@@ -257,6 +257,56 @@ fn every_chapter_reads_and_writes_https_nginx_byte_identical_to_folders() {
     }
 }
 
+#[test]
+fn workbench_cert_and_serve_give_an_https_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let workbench = env!("CARGO_BIN_EXE_workbench");
+    let made = Command::new(workbench)
+        .arg("cert")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let corpus = TestCorpus::new();
+    let mut serve = Command::new(workbench)
+        .args(["serve", "--latency", "0ms", "--root"])
+        .arg(corpus.dir.path())
+        .arg("--tls-cert")
+        .arg(dir.path().join("cert.pem"))
+        .arg("--tls-key")
+        .arg(dir.path().join("key.pem"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(url.starts_with("https://127.0.0.1:"), "{line}");
+
+    // This test process trusts the certificate, as `--ca-cert` makes a chapter do.
+    workbench::io::tls::trust_also(&dir.path().join("cert.pem")).unwrap();
+    let client = workbench::io::HttpClient::new(&workbench::contract::HttpConfig::default());
+    let name = corpus_names(&corpus)[0].clone();
+    let fetched = client.get(&format!("{url}{name}"));
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(
+        fetched.unwrap(),
+        fs::read(corpus.dir.path().join(name)).unwrap()
+    );
+}
+
 /// A plain-HTTP server that only redirects, on a thread of its own:
 /// `/to-store/NAME` to the store's `in/NAME`, `/twice/NAME` to `/to-store/NAME`,
 /// `/to-file/NAME` to a local file, `/loop/NAME` to itself. Returns its base URL.

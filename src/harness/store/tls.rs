@@ -76,3 +76,30 @@ pub fn write_self_signed(dir: &Path) -> Result<TlsFiles, ServerError> {
     write(&files.key, pair.signing_key.serialize_pem())?;
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_self_signed_pair_loads_and_a_wrong_file_is_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = write_self_signed(dir.path()).expect("a new pair");
+        assert!(Tls::load(&files).is_ok());
+
+        // The key where the certificate should be: the certificate file is named.
+        let swapped = TlsFiles {
+            cert: files.key.clone(),
+            key: files.key.clone(),
+        };
+        let error = Tls::load(&swapped).expect_err("a key is no certificate");
+        assert!(error.to_string().contains("key.pem"), "{error}");
+
+        let missing = TlsFiles {
+            cert: files.cert.clone(),
+            key: dir.path().join("missing.pem"),
+        };
+        let error = Tls::load(&missing).expect_err("no key file");
+        assert!(error.to_string().contains("missing.pem"), "{error}");
+    }
+}
