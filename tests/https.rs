@@ -1,7 +1,8 @@
 //! HTTPS end to end on loopback, with a self-signed certificate trusted through
 //! `--ca-cert`: every chapter from and to the embedded store, S3 over HTTPS, and nginx;
 //! a self-signed server refused without `--ca-cert`; and one redirect policy in all
-//! three clients (blocking in ch00, async in ch07, the hand-built loop in ch08).
+//! three clients (blocking in ch00, async in ch07, the hand-built loop in ch08); and
+//! `workbench cert` with `workbench serve --tls-cert --tls-key`.
 
 mod common;
 
