@@ -21,6 +21,7 @@
 //! cargo run --release --bin ch01-threads -- --workload io --join-in-loop   # the bug
 //! cargo run --release --bin ch01-threads -- --workload io --limit 4        # a semaphore
 //! cargo run --release --bin ch01-threads -- --workload io --detach         # a daemon
+//! cargo run --release --bin ch01-threads -- --workload cpu --thread-states  # the five states
 //! ```
 //!
 //! **What to look for.** The timeline has one lane per thread, and the download bars of
@@ -49,6 +50,7 @@ use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
 use workbench::patterns::poison::lock;
 use workbench::patterns::semaphore::Semaphore;
+use workbench::patterns::thread_life::ThreadLives;
 use workbench::trace::Phase;
 
 /// This chapter's flags.
@@ -65,6 +67,11 @@ struct Flags {
     /// At most N downloads at a time, through a counting semaphore.
     #[arg(long, value_name = "N")]
     limit: Option<NonZeroUsize>,
+
+    /// Measure each thread's time in its five states (new, running, runnable, waiting,
+    /// dead), print them, and draw new and dead in the trace.
+    #[arg(long)]
+    thread_states: bool,
 }
 
 // ANCHOR: target
@@ -95,8 +102,10 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
         detach::start_reporter(job.clone(), Arc::clone(&outcomes));
     }
 
+    let lives = ThreadLives::new(flags.thread_states);
     let mut threads = Vec::new();
     for (number, image) in job.images().iter().enumerate() {
+        let name = format!("image-{number:02}");
         // `move` hands the thread its own copies: a thread may outlive this loop, so it
         // cannot borrow anything from it (`Job` and `Arc` are cheap to clone).
         let target = {
@@ -107,12 +116,11 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
                 lock(&outcomes).push(outcome);
             }
         };
-        let started = thread::Builder::new()
-            .name(format!("image-{number:02}"))
-            .spawn(target);
+        let target = lives.watch(&name, image.label(), target);
+        let started = thread::Builder::new().name(name).spawn(target);
         match started {
             // ANCHOR: bug
-            Ok(thread) if flags.join_in_loop => join(thread), // Waits right here: the bug.
+            Ok(thread) if flags.join_in_loop => join(thread, &lives), // Waits right here: the bug.
             // ANCHOR_END: bug
             Ok(thread) => threads.push(thread),
             Err(error) => {
@@ -123,8 +131,9 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     }
     // Every thread is running now; wait for each one to end.
     for thread in threads {
-        join(thread);
+        join(thread, &lives);
     }
+    lives.finish(job);
     // A copy: the detached reporter may still hold the list.
     lock(&outcomes).clone()
 }
@@ -132,8 +141,10 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
 
 /// Waits for a thread to end. A thread that panicked has already printed why, and its
 /// image never reached the list, so the run reports it as lost (chapter 2 catches it).
-fn join(thread: thread::JoinHandle<()>) {
+fn join(thread: thread::JoinHandle<()>, lives: &ThreadLives) {
+    let name = thread.thread().name().unwrap_or_default().to_string();
     let _panicked = thread.join();
+    lives.joined(&name);
 }
 
 fn main() -> ExitCode {

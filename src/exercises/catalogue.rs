@@ -313,6 +313,25 @@ pub const ALL: &[Exercise] = &[
         stage: Stage::new(),
         check: starts_staggered,
     },
+    Exercise {
+        name: "ex08-protocol",
+        chapter: "ch08-event-loop",
+        file: "ch08/protocol.rs",
+        concept: "a protocol: a connection as callbacks, and a transport to write to",
+        hints: &[
+            "`connection_made` gets the transport: `transport.write(&self.request)`, and keep \
+             `transport.clone()` in `self.transport`.",
+            "In `data_received`, call `complete_body` on everything received so far: `Ok(None)` \
+             means wait for more; `set_result` then `close()`, or `set_exception` then `abort()`.",
+            "`connection_lost` always comes last: set an error only if `!self.answer.done()`.",
+        ],
+        stage: Stage {
+            fail_rate: 0.3,
+            fail_seed: PROTOCOL_SEED,
+            ..Stage::new()
+        },
+        check: refused_images_fail_alone,
+    },
     // Chapter 9: the pipeline.
     Exercise {
         name: "ex09-unbounded",
@@ -397,6 +416,9 @@ pub const ALL: &[Exercise] = &[
 /// The store's seed for `ex04-cancel-after-failures`: of its ten images it fails img-000,
 /// img-006 and img-007, so that the last images can be cancelled after the second failure.
 const CANCEL_SEED: u64 = 3;
+
+/// The seed with which the store refuses some, not all, of `ex08-protocol`'s images.
+const PROTOCOL_SEED: u64 = 1;
 
 /// The store's bytes per second for `ex10-keep-the-lease`: a JPEG of its corpus (about
 /// 18 kB) takes 0.5 s more than the latency, the PNG (about 145 kB) 3.7 s more.
@@ -709,6 +731,29 @@ fn starts_staggered(trial: &Trial) -> Verdict {
             }
         ),
     );
+    in_flight(&mut verdict, trial, Phase::Download, 2, usize::MAX);
+    verdict
+}
+
+fn refused_images_fail_alone(trial: &Trial) -> Verdict {
+    let mut verdict = Verdict::default();
+    let failures = trial.failures();
+    let refused: Vec<&str> = failures
+        .iter()
+        .filter(|(_, error)| error.contains("HTTP 503"))
+        .map(|(stem, _)| stem.as_str())
+        .collect();
+    verdict.claim(
+        !refused.is_empty() && refused.len() == failures.len(),
+        format!(
+            "the images the store refused, and only they, failed with their HTTP 503 \
+             ({} of {} failures)",
+            refused.len(),
+            failures.len()
+        ),
+    );
+    exit_code(&mut verdict, trial, 1);
+    thumbnails_identical(&mut verdict, trial, &refused);
     in_flight(&mut verdict, trial, Phase::Download, 2, usize::MAX);
     verdict
 }

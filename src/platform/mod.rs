@@ -22,7 +22,7 @@ pub use load::{kernel_release, load_average};
 pub use machine::{machine_memory_gib, processor_model};
 pub use memory::peak_rss_mb;
 pub use parent::die_with_parent;
-pub use threads::thread_count;
+pub use threads::{SchedulerTimes, thread_count};
 
 /// The text after `key` on the first line of the `/proc` file `file` that starts with
 /// it, trimmed (`MemTotal:` in `/proc/meminfo` gives `24576000 kB`). `/proc` is Linux's:

@@ -106,7 +106,7 @@ fn failed<T: Clone + 'static>(
 
 /// Records `future` as a span of `phase` on the image's `task-{stem}` lane, from now
 /// until it is done.
-fn traced<T: Clone + 'static>(
+pub fn traced<T: Clone + 'static>(
     job: &Job,
     image: &Image,
     phase: Phase,
