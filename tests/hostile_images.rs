@@ -49,6 +49,17 @@ fn photo() -> Vec<u8> {
     corpus::image_bytes(&spec, 0).expect("a corpus photo")
 }
 
+fn small_png() -> Vec<u8> {
+    let spec = CorpusSpec {
+        count: 1,
+        png: 1,
+        seed: 16,
+        width: 128,
+        height: 96,
+    };
+    corpus::image_bytes(&spec, 0).expect("a corpus PNG")
+}
+
 fn encoded(width: u16, height: u16, setup: impl FnOnce(&mut Encoder<&mut Vec<u8>>)) -> Vec<u8> {
     let pixels: Vec<u8> = (0..usize::from(width) * usize::from(height) * 3)
         .map(|i| (i * 7 % 251) as u8)
@@ -230,8 +241,10 @@ fn mutated_images_get_ok_or_a_clean_error_and_one_verdict() {
             .expect("encodes");
         jpeg
     };
-    // Seeds: the shapes of JPEG each path reads, small enough to decode in a blink.
-    let seeds: [(&str, Vec<u8>, u32); 4] = [
+    // Seeds: the shapes of JPEG each path reads, small enough to decode in a blink,
+    // and a PNG (one decoder, so only "Ok or a clean error" applies to it).
+    let seeds: [(&str, Vec<u8>, u32); 5] = [
+        ("png", small_png(), 128),
         ("baseline", encoded(128, 96, |_| {}), 128),
         (
             "restarts",

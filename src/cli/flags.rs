@@ -67,8 +67,8 @@ pub struct Common {
     pub max_pixels: u64,
 
     /// Images whose decoded pixels would take more than this many MiB (width x height x
-    /// channels x bytes per sample) are refused unread; eight workers at the default
-    /// need 2 GiB at most.
+    /// channels x bytes per sample) are refused unread; at the default, eight workers
+    /// hold at most 2 GiB of decoded pixels.
     #[arg(long, default_value_t = DecodeLimits::DEFAULT.max_decoded_bytes >> 20, value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
     pub max_decoded_mb: u64,
 

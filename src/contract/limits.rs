@@ -39,9 +39,10 @@ pub struct DecodeLimits {
 }
 
 impl DecodeLimits {
-    /// The limits a chapter keeps to unless told otherwise. The byte budget lets eight
-    /// workers decode at once within 2 GiB, and still fits a 24-megapixel photo twice
-    /// over.
+    /// The limits a chapter keeps to unless told otherwise. With the byte budget, eight
+    /// workers decoding at once hold at most 2 GiB of decoded pixels (plus the 8-bit
+    /// copy a deeper image is converted to), and a progressive 24-megapixel photo (144
+    /// MB of coefficients) still fits.
     pub const DEFAULT: DecodeLimits = DecodeLimits {
         max_pixels: 100_000_000,
         max_decoded_bytes: 256 << 20,
