@@ -147,6 +147,7 @@ async fn publish_jobs<'a>(
             out: spec.output.to_string(),
             http: spec.http,
             max_pixels: spec.max_pixels,
+            max_decoded_bytes: spec.max_decoded_bytes,
             format: spec.format,
         };
         let payload = serde_json::to_vec(&message).map_err(|e| e.to_string())?;

@@ -279,6 +279,7 @@ fn thumbnail(
             output,
             http: message.http,
             max_pixels: message.max_pixels,
+            max_decoded_bytes: message.max_decoded_bytes,
             format: message.format,
         };
         let job = Job::new(spec, Vec::new(), indicatif::ProgressBar::hidden());

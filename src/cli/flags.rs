@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
-use crate::contract::{HttpConfig, OutputFormat, Sizes};
+use crate::contract::{DecodeLimits, HttpConfig, OutputFormat, Sizes};
 use crate::harness::store::StoreConfig;
 use crate::harness::workload::Workload;
 use crate::io::s3::S3Flags;
@@ -65,6 +65,12 @@ pub struct Common {
     /// Images whose header declares more pixels than this are refused unread.
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
+
+    /// Images whose decoded pixels would take more than this many MiB (width x height x
+    /// channels x bytes per sample) are refused unread; at the default, eight workers
+    /// hold at most 2 GiB of decoded pixels.
+    #[arg(long, default_value_t = DecodeLimits::DEFAULT.max_decoded_bytes >> 20, value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
+    pub max_decoded_mb: u64,
 
     /// The largest image accepted, in bytes.
     #[arg(long, default_value_t = HttpConfig::default().max_bytes)]

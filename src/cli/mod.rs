@@ -83,6 +83,7 @@ pub fn drive(
         output: setup.output.clone(),
         http,
         max_pixels: common.max_pixels,
+        max_decoded_bytes: common.max_decoded_mb << 20,
         format: common.format,
     };
     let progress = progress_bar(images.len() as u64, common.quiet || common.json);

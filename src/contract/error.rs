@@ -19,6 +19,27 @@ pub enum KernelError {
         height: u64,
         budget: u64,
     },
+    /// Its decoded pixels would take more memory than the budget: refused before
+    /// decoding.
+    #[error(
+        "too much memory to decode: {width}x{height} needs {needed_mib} MiB, over the budget of {budget_mib} MiB (--max-decoded-mb)"
+    )]
+    TooManyBytes {
+        width: u64,
+        height: u64,
+        needed_mib: u64,
+        budget_mib: u64,
+    },
+    /// A progressive JPEG with more scans than the limit: each is a pass over the whole
+    /// picture.
+    #[error(
+        "too many scans: the JPEG has more than {limit} (each one decodes the whole image again)"
+    )]
+    TooManyScans { limit: u32 },
+    /// Within every budget, but past what the decoder can count (jpeg-decoder counts rows
+    /// in 16 bits).
+    #[error("beyond the decoder's limits: {0}")]
+    BeyondDecoder(String),
     /// Damaged, truncated, or a variant this kernel does not decode.
     #[error("corrupt image: {0}")]
     Corrupt(String),

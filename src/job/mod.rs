@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{HttpConfig, Image, ImageError, Outcome, OutputFormat, Sizes, Thumbnail};
+use crate::contract::{
+    DecodeLimits, HttpConfig, Image, ImageError, Outcome, OutputFormat, Sizes, Thumbnail,
+};
 use crate::io::{HttpClient, Output};
 use crate::kernel;
 use crate::trace::{Phase, Tracer};
@@ -38,9 +40,29 @@ pub struct JobSpec {
     pub http: HttpConfig,
     /// Images whose header declares more pixels than this are refused before decoding.
     pub max_pixels: u64,
+    /// Images whose decoded pixels would take more bytes than this are refused before
+    /// decoding.
+    #[serde(default = "default_max_decoded_bytes")]
+    pub max_decoded_bytes: u64,
     /// The format thumbnails are written in (`--format`).
     #[serde(default)]
     pub format: OutputFormat,
+}
+
+impl JobSpec {
+    /// What one image may cost the CPU step.
+    pub fn decode_limits(&self) -> DecodeLimits {
+        DecodeLimits {
+            max_pixels: self.max_pixels,
+            max_decoded_bytes: self.max_decoded_bytes,
+            ..DecodeLimits::DEFAULT
+        }
+    }
+}
+
+/// The byte budget of a spec written before it had one.
+pub fn default_max_decoded_bytes() -> u64 {
+    DecodeLimits::DEFAULT.max_decoded_bytes
 }
 
 /// Whether [`Job::say`] is silenced (`--quiet`), for the whole process.
@@ -137,7 +159,7 @@ impl Job {
             Ok(kernel::thumbnails_as(
                 bytes,
                 &spec.sizes,
-                spec.max_pixels,
+                spec.decode_limits(),
                 spec.format,
             )?)
         })
