@@ -13,6 +13,7 @@
 //!   with the error messages every chapter shares.
 //! - [`s3`]: buckets, through presigned URLs that every client sends unchanged.
 //! - [`url_path`]: names as URL path segments.
+//! - [`scheme`]: the URL schemes a source or an output may name.
 
 mod async_client;
 mod blocking;
@@ -21,6 +22,7 @@ pub mod file;
 pub mod listing;
 mod output;
 pub mod s3;
+pub mod scheme;
 mod source;
 pub mod url_path;
 
