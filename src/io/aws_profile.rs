@@ -10,7 +10,7 @@
 //! both files; that order is [`S3Place::parse_with`](super::s3::S3Place::parse_with)'s.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How the settings are looked up: one environment variable by name. The process's own
 /// environment in a run, a fixed map in a test.
@@ -72,20 +72,22 @@ pub fn profile(vars: Vars) -> Result<Profile, String> {
     let name = chosen.clone().unwrap_or_else(|| "default".into());
     let credentials_file = shared_file(vars, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
     let config_file = shared_file(vars, "AWS_CONFIG_FILE", "config");
-    let config_section = if name == "default" {
-        "default".to_string()
-    } else {
-        format!("profile {name}")
-    };
+    // The config file names its sections `[profile NAME]`; the default profile may be
+    // `[default]` or `[profile default]` there.
+    let profile_name = format!("profile {name}");
+    let mut config_names = vec![profile_name.as_str()];
+    if name == "default" {
+        config_names.push("default");
+    }
     let mut found = false;
     let mut settings = HashMap::new();
     // The config file first, so that the credentials file's keys replace its own.
-    for (file, section) in [
-        (&config_file, config_section),
-        (&credentials_file, name.clone()),
+    for (file, names) in [
+        (&config_file, config_names),
+        (&credentials_file, vec![name.as_str()]),
     ] {
         let Some(file) = file else { continue };
-        if let Some(keys) = read_section(file, &section)? {
+        if let Some(keys) = read_section(file, &names)? {
             found = true;
             settings.extend(keys);
         }
@@ -95,14 +97,7 @@ pub fn profile(vars: Vars) -> Result<Profile, String> {
         .flatten()
         .collect();
     if !found && chosen.is_some() {
-        let files = files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>();
-        return Err(format!(
-            "the profile '{name}' (AWS_PROFILE) is in neither {}",
-            files.join(" nor ")
-        ));
+        return Err(not_found(&name, &files));
     }
     let indirect = [
         "role_arn",
@@ -124,6 +119,20 @@ pub fn profile(vars: Vars) -> Result<Profile, String> {
     })
 }
 
+/// Why the profile `name`, chosen by `AWS_PROFILE`, was not found in `files`.
+fn not_found(name: &str, files: &[PathBuf]) -> String {
+    if files.is_empty() {
+        return format!(
+            "the profile '{name}' (AWS_PROFILE) cannot be looked for: HOME is not set, nor AWS_SHARED_CREDENTIALS_FILE or AWS_CONFIG_FILE"
+        );
+    }
+    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    format!(
+        "the profile '{name}' (AWS_PROFILE) is in neither {}",
+        files.join(" nor ")
+    )
+}
+
 /// The path of a shared file: the variable `override_var` if set, else `~/.aws/NAME`
 /// (none when there is no home folder either).
 fn shared_file(vars: Vars, override_var: &str, name: &str) -> Option<PathBuf> {
@@ -132,21 +141,22 @@ fn shared_file(vars: Vars, override_var: &str, name: &str) -> Option<PathBuf> {
         .or_else(|| vars("HOME").map(|home| PathBuf::from(home).join(".aws").join(name)))
 }
 
-/// The keys of `[section]` in the INI file `path`: `None` if the file or the section
-/// does not exist.
-fn read_section(path: &PathBuf, section: &str) -> Result<Option<HashMap<String, String>>, String> {
+/// The keys of the section named by one of `names` in the INI file `path`: `None` if
+/// the file or the section does not exist.
+fn read_section(path: &Path, names: &[&str]) -> Result<Option<HashMap<String, String>>, String> {
     match std::fs::read_to_string(path) {
-        Ok(text) => Ok(section_of(&text, section)),
+        Ok(text) => Ok(section_of(&text, names)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
 }
 
-/// The `key = value` lines of `[section]` in an INI text. Comments start with `#` or `;`;
-/// an indented line continues the key above it (the files' nested settings, such as
-/// `s3 =` followed by indented `addressing_style = path`) and is not a key of its own.
-/// A section that appears twice has the keys of both.
-fn section_of(text: &str, section: &str) -> Option<HashMap<String, String>> {
+/// The `key = value` lines of the section named by one of `names` in an INI text.
+/// Comments start with `#` or `;`; an indented line continues the key above it (the
+/// files' nested settings, such as `s3 =` followed by an indented
+/// `addressing_style = path`) and is not a key of its own. Sections of those names that
+/// appear more than once give the keys of all, the last one winning.
+fn section_of(text: &str, names: &[&str]) -> Option<HashMap<String, String>> {
     let mut keys: Option<HashMap<String, String>> = None;
     let mut inside = false;
     for line in text.lines() {
@@ -154,8 +164,9 @@ fn section_of(text: &str, section: &str) -> Option<HashMap<String, String>> {
         if trimmed.is_empty() || trimmed.starts_with(['#', ';']) {
             continue;
         }
-        if let Some(name) = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            inside = name.split_whitespace().collect::<Vec<_>>().join(" ") == section;
+        if let Some(header) = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            let header = header.split_whitespace().collect::<Vec<_>>().join(" ");
+            inside = names.contains(&header.as_str());
             if inside {
                 keys.get_or_insert_with(HashMap::new);
             }
@@ -202,15 +213,34 @@ region = ignored-without-the-word-profile
 
     #[test]
     fn sections_are_read_with_their_keys() {
-        let work = section_of(CREDENTIALS, "work").unwrap();
+        let work = section_of(CREDENTIALS, &["work"]).unwrap();
         assert_eq!(work["aws_access_key_id"], "WORKKEY");
         assert_eq!(work["aws_session_token"], "work-token");
-        assert!(section_of(CREDENTIALS, "missing").is_none());
+        assert!(section_of(CREDENTIALS, &["missing"]).is_none());
     }
 
     #[test]
     fn nested_settings_do_not_replace_the_profiles_own() {
-        let work = section_of(CONFIG, "profile work").unwrap();
+        let work = section_of(CONFIG, &["profile work"]).unwrap();
         assert_eq!(work["region"], "eu-central-1");
+    }
+
+    #[test]
+    fn the_default_profile_may_be_written_profile_default_in_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(&config, "[profile default]\nregion = eu-south-1\n").unwrap();
+        let config = config.to_str().unwrap().to_string();
+        let vars = |name: &str| (name == "AWS_CONFIG_FILE").then(|| config.clone());
+        assert_eq!(
+            profile(&vars).unwrap().region.as_deref(),
+            Some("eu-south-1")
+        );
+    }
+
+    #[test]
+    fn a_chosen_profile_without_a_home_says_so() {
+        let vars = |name: &str| (name == "AWS_PROFILE").then(|| "work".to_string());
+        assert!(profile(&vars).unwrap_err().contains("HOME is not set"));
     }
 }
