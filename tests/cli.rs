@@ -166,7 +166,7 @@ fn help_shows_the_chapters_own_flags_first_then_the_shared_ones_under_headings()
             let headings = [
                 "Options:",
                 "Job:",
-                "Embedded store (when no --source is given):",
+                "Corpus and embedded store (when no --source is given):",
                 "S3 (for s3:// sources and outputs):",
                 "Examples:",
                 "Exit codes:",

@@ -189,7 +189,7 @@ struct ChapterCli<F: Args> {
 /// `--help`'s heading over the flags that say what the job is.
 const JOB_HEADING: &str = "Job";
 /// `--help`'s heading over the corpus and the embedded store's knobs.
-const STORE_HEADING: &str = "Embedded store (when no --source is given)";
+const STORE_HEADING: &str = "Corpus and embedded store (when no --source is given)";
 /// `--help`'s heading over the S3 flags.
 const S3_HEADING: &str = "S3 (for s3:// sources and outputs)";
 
