@@ -17,6 +17,7 @@ pub mod flags;
 pub mod python;
 mod setup;
 pub mod shutdown;
+pub mod version;
 
 pub use flags::{
     Common, NoFlags, StoreFlags, TraceFormat, parse, parse_bytes, parse_duration, parse_from,

@@ -11,16 +11,20 @@
 //!   sends gigabytes must cost one image, never the batch.
 //! - [`file`](mod@file): reading a file under the size limit and writing one atomically,
 //!   with the error messages every chapter shares.
-//! - [`s3`]: buckets, through presigned URLs that every client sends unchanged.
+//! - [`s3`]: buckets, through presigned URLs that every client sends unchanged;
+//!   [`aws_profile`]: their credentials from the AWS tools' shared files.
 //! - [`url_path`]: names as URL path segments.
+//! - [`scheme`]: the URL schemes a source or an output may name.
 
 mod async_client;
+pub mod aws_profile;
 mod blocking;
 mod destination;
 pub mod file;
 pub mod listing;
 mod output;
 pub mod s3;
+pub mod scheme;
 mod source;
 pub mod url_path;
 

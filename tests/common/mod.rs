@@ -2,6 +2,8 @@
 //! and running a chapter binary.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod s3_server;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
