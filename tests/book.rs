@@ -430,10 +430,9 @@ fn without_flags(args: &[String], flags_with_value: &[&str], bare_flags: &[&str]
 /// are compared as `#`), which a debug build makes in a fraction of the time.
 fn at_most_images(args: &[String]) -> Vec<String> {
     let mut args = args.to_vec();
-    if let Some(at) = args.iter().position(|a| a == "--count") {
-        if let Some(count) = args.get(at + 1).and_then(|n| n.parse::<usize>().ok()) {
-            args[at + 1] = count.min(MOST_IMAGES).to_string();
-        }
+    let at = args.iter().position(|a| a == "--count").map(|at| at + 1);
+    if let Some((at, count)) = at.and_then(|at| Some((at, args.get(at)?.parse::<usize>().ok()?))) {
+        args[at] = count.min(MOST_IMAGES).to_string();
     }
     args
 }
