@@ -34,6 +34,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 // ANCHOR_END: write_atomically
 
+/// Checks that `folder` takes files the way [`write_atomically`] makes them, by making
+/// one hidden temporary file there and removing it: a run can then refuse a folder it
+/// could not write to before doing any work, rather than fail every image at the end.
+pub fn check_writable(folder: &Path) -> io::Result<()> {
+    let (temp, _file) = create_temporary_beside(&folder.join("write-check"))?;
+    fs::remove_file(temp)
+}
+
 /// Creates a new, empty, hidden file in `path`'s folder, under a fresh random name.
 fn create_temporary_beside(path: &Path) -> io::Result<(PathBuf, File)> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
@@ -78,6 +86,16 @@ mod tests {
         assert_eq!(names, ["x_32.jpg"]);
         assert_eq!(fs::read(dir.path().join("x_32.jpg")).unwrap(), b"defg");
         assert!(write_atomically(&dir.path().join("missing-folder/x.jpg"), b"abc").is_err());
+        check_writable(dir.path()).unwrap();
+        assert!(
+            check_writable(&dir.path().join("x_32.jpg")).is_err(),
+            "a file is no folder"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "the check leaves nothing"
+        );
     }
 
     #[test]

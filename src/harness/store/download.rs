@@ -1,12 +1,14 @@
-//! `GET` and `HEAD` of an object: its bytes, or only its headers, after the seeded
-//! failure check, and paced to the bandwidth when one is set.
+//! `GET` and `HEAD` of an object: its bytes, streamed from the file, or only its
+//! headers, after the seeded failure check, and paced to the bandwidth when one is set.
 
 use std::path::Path;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
+use bytes::{BufMut as _, Bytes, BytesMut};
+use http_body_util::{BodyExt as _, StreamBody};
+use hyper::body::Frame;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
+use tokio::io::AsyncReadExt as _;
 
 use super::pacing::{injected_failure, paced};
 use super::response::{Body, Refusal, head_response, text, with_length};
@@ -34,9 +36,8 @@ pub(super) async fn get_object(
         ));
     }
     let path = inside_root(store, target, &target.under(&store.root)).await?;
-    let metadata = tokio::fs::metadata(&path)
-        .await
-        .map_err(|err| Refusal::from_io(&target.shown, &err))?;
+    let refused = |err: std::io::Error| Refusal::from_io(&target.shown, &err);
+    let metadata = tokio::fs::metadata(&path).await.map_err(refused)?;
     if metadata.is_dir() {
         // As nginx does: a folder named without its slash is found at the slashed path.
         let mut response = text(StatusCode::MOVED_PERMANENTLY, String::new());
@@ -50,19 +51,44 @@ pub(super) async fn get_object(
     if !with_body {
         return Ok(head_response(content_type, metadata.len()));
     }
-    // Read whole: images are small, and a replaced file (see `upload::put_object`) is read
-    // either before or after the rename, never half of each.
-    let data = Bytes::from(
-        tokio::fs::read(&path)
-            .await
-            .map_err(|err| Refusal::from_io(&target.shown, &err))?,
-    );
-    let length = data.len() as u64;
+    // Streamed from the open file, a slice at a time, so that a reader who stalls costs
+    // the store one slice of memory, not the object. The open file is the object as it
+    // was when opened: a replacement (see `upload::put_object`) renames a new file over
+    // the name and leaves this one whole, so a reader never gets half of each.
+    let file = tokio::fs::File::open(&path).await.map_err(refused)?;
+    let length = file.metadata().await.map_err(refused)?.len();
     let body = match store.bandwidth {
-        Some(bytes_per_second) => paced(data, bytes_per_second),
-        None => Full::new(data).boxed_unsync(),
+        Some(bytes_per_second) => paced(file, bytes_per_second),
+        None => streamed(file),
     };
     Ok(with_length(Response::new(body), content_type, length))
+}
+
+/// How much of a file a body holds in memory at a time, when it is not paced.
+const SLICE_BYTES: usize = 64 * 1024;
+
+/// The bytes of `file` as a body, [`SLICE_BYTES`] at a time. hyper asks for the next
+/// slice only once the last one is on its way, so a client that stops reading stops the
+/// reading of the file too.
+fn streamed(file: tokio::fs::File) -> Body {
+    let frames = futures_util::stream::unfold(file, |mut file| async move {
+        let slice = next_slice(&mut file, SLICE_BYTES).await?;
+        Some((Ok(Frame::data(slice)), file))
+    });
+    StreamBody::new(frames).boxed_unsync()
+}
+
+/// Up to `size` next bytes of `file`; `None` at its end.
+///
+/// A read error also ends the body: the response announced its length, so hyper sees
+/// the body end short and closes the connection, and the client reports a broken
+/// transfer rather than taking a short object for a whole one.
+pub(super) async fn next_slice(file: &mut tokio::fs::File, size: usize) -> Option<Bytes> {
+    let mut slice = BytesMut::with_capacity(size);
+    match file.read_buf(&mut (&mut slice).limit(size)).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(slice.freeze()),
+    }
 }
 
 /// The Content-Type for an object, from its extension.

@@ -3,32 +3,31 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use http_body_util::{BodyExt as _, StreamBody};
 use hyper::body::Frame;
+use tokio::fs::File;
 use tokio::time::Instant;
 
+use super::download::next_slice;
 use super::response::Body;
 
 // ANCHOR: paced
-/// Sends `data` in slices of about 50 ms each, none before the bandwidth allows.
+/// Sends the bytes of `file` in slices of about 50 ms each, none before the bandwidth
+/// allows, read from the file one slice at a time.
 ///
 /// Each slice waits until `start + bytes sent / bandwidth`, a deadline measured from
 /// the start rather than a sleep per slice, so that rounding never adds up.
-pub(super) fn paced(data: Bytes, bytes_per_second: u64) -> Body {
+pub(super) fn paced(file: File, bytes_per_second: u64) -> Body {
     let slice = usize::try_from(bytes_per_second / 20)
         .unwrap_or(usize::MAX)
         .clamp(1, 64 * 1024);
     let start = Instant::now();
-    let frames = futures_util::stream::unfold((data, 0_u64), move |(mut rest, sent)| async move {
-        if rest.is_empty() {
-            return None;
-        }
-        let frame = rest.split_to(slice.min(rest.len()));
+    let frames = futures_util::stream::unfold((file, 0_u64), move |(mut file, sent)| async move {
+        let frame = next_slice(&mut file, slice).await?;
         let sent = sent + frame.len() as u64;
         let due = Duration::from_secs_f64(sent as f64 / bytes_per_second as f64);
         tokio::time::sleep_until(start + due).await;
-        Some((Ok(Frame::data(frame)), (rest, sent)))
+        Some((Ok(Frame::data(frame)), (file, sent)))
     });
     StreamBody::new(frames).boxed_unsync()
 }
