@@ -135,6 +135,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failed_set_is_removed_from_a_folder_and_reported_from_a_server() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["cat_32.jpg", "cat_64.jpg", "dog_32.jpg"] {
+            std::fs::write(dir.path().join(name), b"thumbnail").unwrap();
+        }
+        let full = || ImageError::Io("disk full".into());
+        let stored = || {
+            vec![
+                Ok("cat_32.jpg".into()),
+                Ok("cat_64.jpg".into()),
+                Err(full()),
+            ]
+        };
+
+        let folder = Output::Folder(dir.path().to_path_buf());
+        assert_eq!(folder.all_or_nothing(stored()), Err(full()));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "only the other image's thumbnail is left");
+
+        let server = Output::Http("http://h/thumbs/".into());
+        assert_eq!(
+            server.all_or_nothing(stored()).unwrap_err().to_string(),
+            "disk full (stored before the failure, still on the server: cat_32.jpg, cat_64.jpg)"
+        );
+        assert_eq!(server.all_or_nothing(vec![Err(full())]), Err(full()));
+        assert_eq!(
+            server.all_or_nothing(vec![Ok("a_32.png".into()), Ok("a_64.png".into())]),
+            Ok(vec!["a_32.png".into(), "a_64.png".into()])
+        );
+    }
+
+    #[test]
     fn a_thumbnail_goes_to_a_file_or_an_escaped_url() {
         let folder = Output::Folder(PathBuf::from("out"));
         assert_eq!(
