@@ -3,14 +3,10 @@
 
 use std::path::Path;
 
-use bytes::{BufMut as _, Bytes, BytesMut};
-use http_body_util::{BodyExt as _, StreamBody};
-use hyper::body::Frame;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
-use tokio::io::AsyncReadExt as _;
 
-use super::pacing::{injected_failure, paced};
+use super::pacing::{injected_failure, paced, streamed};
 use super::response::{Body, Refusal, head_response, text, with_length};
 use super::state::Store;
 use super::target::{Target, inside_root};
@@ -62,33 +58,6 @@ pub(super) async fn get_object(
         None => streamed(file),
     };
     Ok(with_length(Response::new(body), content_type, length))
-}
-
-/// How much of a file a body holds in memory at a time, when it is not paced.
-const SLICE_BYTES: usize = 64 * 1024;
-
-/// The bytes of `file` as a body, [`SLICE_BYTES`] at a time. hyper asks for the next
-/// slice only once the last one is on its way, so a client that stops reading stops the
-/// reading of the file too.
-fn streamed(file: tokio::fs::File) -> Body {
-    let frames = futures_util::stream::unfold(file, |mut file| async move {
-        let slice = next_slice(&mut file, SLICE_BYTES).await?;
-        Some((Ok(Frame::data(slice)), file))
-    });
-    StreamBody::new(frames).boxed_unsync()
-}
-
-/// Up to `size` next bytes of `file`; `None` at its end.
-///
-/// A read error also ends the body: the response announced its length, so hyper sees
-/// the body end short and closes the connection, and the client reports a broken
-/// transfer rather than taking a short object for a whole one.
-pub(super) async fn next_slice(file: &mut tokio::fs::File, size: usize) -> Option<Bytes> {
-    let mut slice = BytesMut::with_capacity(size);
-    match file.read_buf(&mut (&mut slice).limit(size)).await {
-        Ok(0) | Err(_) => None,
-        Ok(_) => Some(slice.freeze()),
-    }
 }
 
 /// The Content-Type for an object, from its extension.

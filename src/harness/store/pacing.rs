@@ -1,15 +1,44 @@
-//! How the store imitates a remote one beyond its latency: response bodies paced to
-//! a bandwidth, and the seeded, repeatable choice of which objects fail.
+//! How the store sends an object and imitates a remote store beyond its latency:
+//! bodies streamed from the file a slice at a time, paced to a bandwidth or not, and
+//! the seeded, repeatable choice of which objects fail.
 
 use std::time::Duration;
 
+use bytes::{BufMut as _, Bytes, BytesMut};
 use http_body_util::{BodyExt as _, StreamBody};
 use hyper::body::Frame;
 use tokio::fs::File;
+use tokio::io::AsyncReadExt as _;
 use tokio::time::Instant;
 
-use super::download::next_slice;
 use super::response::Body;
+
+/// How much of a file a body holds in memory at a time, when it is not paced.
+const SLICE_BYTES: usize = 64 * 1024;
+
+/// The bytes of `file` as a body, [`SLICE_BYTES`] at a time. hyper asks for the next
+/// slice only once the last one is on its way, so a client that stops reading stops the
+/// reading of the file too.
+pub(super) fn streamed(file: File) -> Body {
+    let frames = futures_util::stream::unfold(file, |mut file| async move {
+        let slice = next_slice(&mut file, SLICE_BYTES).await?;
+        Some((Ok(Frame::data(slice)), file))
+    });
+    StreamBody::new(frames).boxed_unsync()
+}
+
+/// Up to `size` next bytes of `file`; `None` at its end.
+///
+/// A read error also ends the body: the response announced its length, so hyper sees
+/// the body end short and closes the connection, and the client reports a broken
+/// transfer rather than taking a short object for a whole one.
+async fn next_slice(file: &mut File, size: usize) -> Option<Bytes> {
+    let mut slice = BytesMut::with_capacity(size);
+    match file.read_buf(&mut (&mut slice).limit(size)).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(slice.freeze()),
+    }
+}
 
 // ANCHOR: paced
 /// Sends the bytes of `file` in slices of about 50 ms each, none before the bandwidth
