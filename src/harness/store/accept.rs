@@ -23,7 +23,7 @@ use super::state::{Logging, Store};
 /// real client a millisecond, so this is short: with `--max-conns`, a client that sends
 /// its headers slowly, or not at all, holds a slot that others queue for. Bodies are
 /// given longer (see `upload::BODY_READ_TIMEOUT`): a large upload may pause legitimately.
-pub(super) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The runtime that runs the store: one thread, `current_thread`.
 ///
