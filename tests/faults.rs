@@ -379,3 +379,35 @@ fn a_client_slow_to_send_headers_holds_a_slot_only_until_the_header_timeout() {
     assert!(answer.ends_with("jpeg"), "{answer}");
     trickle.join().unwrap();
 }
+
+#[test]
+fn an_upload_that_pauses_is_given_longer_than_headers_are() {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = StoreConfig::new(root.path());
+    config.latency = Duration::ZERO;
+    let store = RunningStore::start(config).unwrap();
+
+    // Whole headers, then three of the ten body bytes announced, then nothing.
+    let client = TcpStream::connect(store.addr()).unwrap();
+    (&client)
+        .write_all(b"PUT /a.jpg HTTP/1.1\r\nHost: store\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
+
+    // Past the header timeout (5 s) the upload is still waited for...
+    client
+        .set_read_timeout(Some(Duration::from_secs(8)))
+        .unwrap();
+    let mut byte = [0; 1];
+    let early = (&client).read(&mut byte);
+    assert!(early.is_err(), "answered within 8 s: {early:?}");
+
+    // ...and refused once the body timeout (30 s) is over, with nothing stored.
+    client
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .unwrap();
+    let mut answer = String::new();
+    let _ = (&client).read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(answer.contains("stalled"), "{answer}");
+    assert!(names_in(root.path()).is_empty());
+}
