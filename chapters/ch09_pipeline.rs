@@ -208,7 +208,7 @@ fn resize_stage<'a>(
 }
 
 /// Stage 3: store thumbnails; the worker that stores the last one of an image reports
-/// the image done (with the first error, if any of its uploads failed).
+/// the image done (all or nothing: if one upload failed, the others are taken back).
 fn upload_stage(job: &Job, resized: Receiver<Resized<'_>>, done: Sender<Outcome>) {
     for (uploads, index) in resized {
         let result = job.upload_one(uploads.image, &uploads.thumbs[index]);
@@ -221,6 +221,7 @@ fn upload_stage(job: &Job, resized: Receiver<Resized<'_>>, done: Sender<Outcome>
             let all_done = results.iter().all(Option::is_some);
             all_done.then(|| results.drain(..).flatten().collect())
         };
+        let finished = finished.map(|stored| job.spec().output.all_or_nothing(stored));
         if let Some(result) = finished {
             let _ = done.send(job.finish(uploads.image, result));
         }

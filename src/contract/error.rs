@@ -69,6 +69,13 @@ pub enum ImageError {
     /// Reading or writing failed.
     #[error("{0}")]
     Io(String),
+    /// Storing one of the image's thumbnails failed after others were stored on a
+    /// server, where they could not be taken back: the cause, and which are there.
+    #[error("{cause} (stored before the failure, still on the server: {})", .stored.join(", "))]
+    Incomplete {
+        cause: Box<ImageError>,
+        stored: Vec<String>,
+    },
     /// The worker handling the image panicked (chapters that catch panics report this).
     #[error("worker panicked: {0}")]
     Panicked(String),

@@ -117,7 +117,7 @@ pub fn run(program: &Path, stage: &Stage, work: &Path) -> Result<Trial, StageErr
     corpus::generate(&stage.corpus(), &corpus).map_err(|e| StageError::Corpus(e.to_string()))?;
     if stage.broken {
         let broken = corpus.join("broken.jpg");
-        fs::write(&broken, b"this is not a JPEG, only text")
+        crate::platform::write_atomically(&broken, b"this is not a JPEG, only text")
             .map_err(|e| StageError::Folder(broken, e))?;
     }
     let store = serve(stage, &corpus)?;

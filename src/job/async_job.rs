@@ -5,7 +5,7 @@ use std::future::Future;
 
 use super::Job;
 use crate::contract::{Image, ImageError, Outcome, Thumbnail};
-use crate::io::AsyncHttpClient;
+use crate::io::{AsyncHttpClient, Output};
 use crate::trace::{Phase, Span, now_us};
 
 /// A [`Job`] whose IO steps are async. `thumbnail` stays a plain function: it is CPU
@@ -42,23 +42,40 @@ impl AsyncJob {
     }
 
     /// Step 3, awaited: stores every thumbnail (PUT, or an atomic write to a folder on
-    /// tokio's blocking pool) and returns their names.
+    /// tokio's blocking pool) and returns their names; all or nothing, as
+    /// [`Job::upload`].
     pub async fn upload(
         &self,
         image: &Image,
         thumbs: Vec<Thumbnail>,
     ) -> Result<Vec<String>, ImageError> {
         self.traced(image, Phase::Upload, async {
-            let mut names = Vec::with_capacity(thumbs.len());
+            let output = &self.job.spec().output;
+            let mut stored = Vec::with_capacity(thumbs.len());
             for thumb in thumbs {
-                let name = thumb.name(&image.stem);
-                let destination = self.job.spec().output.destination(&name, thumb.format)?;
-                self.client.store(destination, thumb.bytes).await?;
-                names.push(name);
+                let result = self.store(output, image, thumb).await;
+                let failed = result.is_err();
+                stored.push(result);
+                if failed {
+                    break;
+                }
             }
-            Ok(names)
+            output.all_or_nothing(stored)
         })
         .await
+    }
+
+    /// Stores one thumbnail where `output` says, and returns its name.
+    async fn store(
+        &self,
+        output: &Output,
+        image: &Image,
+        thumb: Thumbnail,
+    ) -> Result<String, ImageError> {
+        let name = thumb.name(&image.stem);
+        let destination = output.destination(&name, thumb.format)?;
+        self.client.store(destination, thumb.bytes).await?;
+        Ok(name)
     }
 
     /// Records that an image is done and returns its outcome (see [`Job::finish`]).

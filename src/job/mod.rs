@@ -166,18 +166,26 @@ impl Job {
     }
 
     /// Step 3, IO-bound: store every thumbnail (a folder, or PUT to a server) and return
-    /// their names.
+    /// their names. All or nothing: after a failure the rest are not tried, and those
+    /// already stored are taken back (see [`Output::all_or_nothing`]).
     pub fn upload(&self, image: &Image, thumbs: &[Thumbnail]) -> Result<Vec<String>, ImageError> {
         self.tracer().record(image.label(), Phase::Upload, || {
-            thumbs
-                .iter()
-                .map(|thumb| self.store(image, thumb))
-                .collect()
+            let mut stored = Vec::with_capacity(thumbs.len());
+            for thumb in thumbs {
+                let result = self.store(image, thumb);
+                let failed = result.is_err();
+                stored.push(result);
+                if failed {
+                    break;
+                }
+            }
+            self.spec().output.all_or_nothing(stored)
         })
     }
 
     /// Step 3 for one thumbnail: store it and return its name. A pipeline uses it to
-    /// upload the thumbnails of one image at the same time.
+    /// upload the thumbnails of one image at the same time, and hands what became of
+    /// each to [`Output::all_or_nothing`] once all are done.
     pub fn upload_one(&self, image: &Image, thumb: &Thumbnail) -> Result<String, ImageError> {
         self.tracer()
             .record(image.label(), Phase::Upload, || self.store(image, thumb))

@@ -16,7 +16,7 @@ mod memory;
 mod parent;
 mod threads;
 
-pub use atomic_file::write_atomically;
+pub use atomic_file::{check_writable, write_atomically};
 pub use cpu_time::{CpuTime, children_cpu_time};
 pub use load::{kernel_release, load_average};
 pub use machine::{machine_memory_gib, processor_model};

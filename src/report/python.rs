@@ -110,9 +110,11 @@ impl Venv {
             path: requirements(),
             cause,
         })?;
-        std::fs::write(self.installed_record(), pinned).map_err(|cause| VenvError::File {
-            path: self.installed_record(),
-            cause,
+        crate::platform::write_atomically(&self.installed_record(), &pinned).map_err(|cause| {
+            VenvError::File {
+                path: self.installed_record(),
+                cause,
+            }
         })
     }
 }

@@ -32,7 +32,8 @@
 //! - `download`: `GET` and `HEAD` of an object.
 //! - `listing`: `GET` and `HEAD` of a folder, as JSON.
 //! - `upload`: `PUT`.
-//! - `pacing`: bodies paced to a bandwidth, and the seeded choice of failures.
+//! - `pacing`: bodies streamed from a file, paced to a bandwidth or not, and the
+//!   seeded choice of failures.
 //! - `target`: the request path, decoded and checked to stay inside the root.
 //! - `response`: what every handler answers with: bodies, refusals, headers.
 //! - `state`: the settings checked, as every connection shares them.

@@ -1,34 +1,62 @@
-//! How the store imitates a remote one beyond its latency: response bodies paced to
-//! a bandwidth, and the seeded, repeatable choice of which objects fail.
+//! How the store sends an object and imitates a remote store beyond its latency:
+//! bodies streamed from the file a slice at a time, paced to a bandwidth or not, and
+//! the seeded, repeatable choice of which objects fail.
 
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{BufMut as _, Bytes, BytesMut};
 use http_body_util::{BodyExt as _, StreamBody};
 use hyper::body::Frame;
+use tokio::fs::File;
+use tokio::io::AsyncReadExt as _;
 use tokio::time::Instant;
 
 use super::response::Body;
 
+/// How much of a file a body holds in memory at a time, when it is not paced.
+const SLICE_BYTES: usize = 64 * 1024;
+
+/// The bytes of `file` as a body, [`SLICE_BYTES`] at a time. hyper asks for the next
+/// slice only once the last one is on its way, so a client that stops reading stops the
+/// reading of the file too.
+pub(super) fn streamed(file: File) -> Body {
+    let frames = futures_util::stream::unfold(file, |mut file| async move {
+        let slice = next_slice(&mut file, SLICE_BYTES).await?;
+        Some((Ok(Frame::data(slice)), file))
+    });
+    StreamBody::new(frames).boxed_unsync()
+}
+
+/// Up to `size` next bytes of `file`; `None` at its end.
+///
+/// A read error also ends the body: the response announced its length, so hyper sees
+/// the body end short and closes the connection, and the client reports a broken
+/// transfer rather than taking a short object for a whole one.
+async fn next_slice(file: &mut File, size: usize) -> Option<Bytes> {
+    let mut slice = BytesMut::with_capacity(size);
+    match file.read_buf(&mut (&mut slice).limit(size)).await {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(slice.freeze()),
+    }
+}
+
 // ANCHOR: paced
-/// Sends `data` in slices of about 50 ms each, none before the bandwidth allows.
+/// Sends the bytes of `file` in slices of about 50 ms each, none before the bandwidth
+/// allows, read from the file one slice at a time.
 ///
 /// Each slice waits until `start + bytes sent / bandwidth`, a deadline measured from
 /// the start rather than a sleep per slice, so that rounding never adds up.
-pub(super) fn paced(data: Bytes, bytes_per_second: u64) -> Body {
+pub(super) fn paced(file: File, bytes_per_second: u64) -> Body {
     let slice = usize::try_from(bytes_per_second / 20)
         .unwrap_or(usize::MAX)
         .clamp(1, 64 * 1024);
     let start = Instant::now();
-    let frames = futures_util::stream::unfold((data, 0_u64), move |(mut rest, sent)| async move {
-        if rest.is_empty() {
-            return None;
-        }
-        let frame = rest.split_to(slice.min(rest.len()));
+    let frames = futures_util::stream::unfold((file, 0_u64), move |(mut file, sent)| async move {
+        let frame = next_slice(&mut file, slice).await?;
         let sent = sent + frame.len() as u64;
         let due = Duration::from_secs_f64(sent as f64 / bytes_per_second as f64);
         tokio::time::sleep_until(start + due).await;
-        Some((Ok(Frame::data(frame)), (rest, sent)))
+        Some((Ok(Frame::data(frame)), (file, sent)))
     });
     StreamBody::new(frames).boxed_unsync()
 }

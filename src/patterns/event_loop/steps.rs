@@ -34,7 +34,9 @@ pub fn download(
 // ANCHOR_END: download
 
 /// Step 3 on the loop: every thumbnail stored at once, each where the output's plan says
-/// (a PUT, or an atomic write on `pool`); the names when all are stored.
+/// (a PUT, or an atomic write on `pool`); the names when all are stored. All or nothing:
+/// the step waits for every store, failed or not, then takes back the stored ones if one
+/// failed (see [`Output::all_or_nothing`](crate::io::Output::all_or_nothing)).
 pub fn upload(
     event_loop: &EventLoop,
     pool: &rayon::ThreadPool,
@@ -42,7 +44,6 @@ pub fn upload(
     image: &Image,
     thumbs: Vec<Thumbnail>,
 ) -> LoopFuture<Vec<String>, ImageError> {
-    let mut names = Vec::with_capacity(thumbs.len());
     let mut stores = Vec::with_capacity(thumbs.len());
     for thumb in thumbs {
         let name = thumb.name(&image.stem);
@@ -50,19 +51,37 @@ pub fn upload(
             Ok(destination) => store(event_loop, pool, job, destination, thumb.bytes),
             Err(error) => failed(event_loop, error),
         };
-        names.push(name);
-        stores.push(stored);
+        stores.push(named_outcome(event_loop, stored, name));
     }
     let all = gather(event_loop, stores);
     let named = LoopFuture::new(event_loop);
     let result = named.clone();
+    let output = job.spec().output.clone();
     all.add_done_callback(move |done| {
-        match done {
-            Ok(_) => result.set_result(names),
+        // Only after a failure does this touch the disk (a few removals of files just
+        // written), short enough to stay on the loop's thread.
+        let settled = done.and_then(|stored| output.all_or_nothing(stored));
+        match settled {
+            Ok(names) => result.set_result(names),
             Err(error) => result.set_exception(error),
         };
     });
     traced(job, image, Phase::Upload, named)
+}
+
+/// A future that never fails: the thumbnail's name once `stored` succeeds, or why it
+/// failed, as its result. `gather` stops at the first failure; this lets it wait for all.
+fn named_outcome(
+    event_loop: &EventLoop,
+    stored: LoopFuture<(), ImageError>,
+    name: String,
+) -> LoopFuture<Result<String, ImageError>, ImageError> {
+    let outcome = LoopFuture::new(event_loop);
+    let result = outcome.clone();
+    stored.add_done_callback(move |done| {
+        result.set_result(done.map(|()| name));
+    });
+    outcome
 }
 
 /// Carries out one thumbnail's [`Destination`]: a PUT on the loop, or an atomic file
