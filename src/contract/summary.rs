@@ -61,6 +61,17 @@ pub struct Summary {
     /// Files the source listed that are not images of the batch, with the reason.
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Images cancelled because the run was stopped before they started (they are among
+    /// `failed` too, with the error `cancelled`).
+    #[serde(default)]
+    pub cancelled: usize,
+    /// The signal that stopped the run (`SIGINT`, `SIGTERM`), if one did.
+    #[serde(default)]
+    pub stopped_by: Option<String>,
+    /// What happened to the run as a whole: a worker start-up that had to change,
+    /// threads that could not be started.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Summary {
@@ -96,6 +107,16 @@ impl fmt::Display for Summary {
         }
         for skipped in &self.skipped {
             writeln!(f, "  skipped: {}: {}", skipped.source, skipped.reason)?;
+        }
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
+        }
+        if let Some(signal) = &self.stopped_by {
+            writeln!(
+                f,
+                "  stopped by {signal}: {} images cancelled before they started",
+                self.cancelled
+            )?;
         }
         Ok(())
     }

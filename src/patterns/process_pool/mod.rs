@@ -150,9 +150,16 @@ impl Drop for ProcessPool {
 }
 
 impl PoolState {
-    /// A new worker that has been sent the job.
+    /// A new worker that has been sent the job. If the starter had to change how it
+    /// makes workers (the fork server died), the run is told, once.
     fn start_worker(&self) -> io::Result<WorkerProcess> {
-        let mut worker = lock(&self.starter).start()?;
+        let mut starter = lock(&self.starter);
+        let started = starter.start();
+        if let Some(change) = starter.take_change() {
+            self.job.note(change);
+        }
+        drop(starter); // other feeders may start their workers meanwhile
+        let mut worker = started?;
         write_frame(&mut worker.to_worker, &self.hello)?;
         Ok(worker)
     }
@@ -166,6 +173,11 @@ fn feed(worker: WorkerProcess, tasks: &Receiver<Queued>, shared: &PoolState) {
     for (image, promise) in tasks {
         if !promise.start() {
             continue; // cancelled while queued
+        }
+        if shared.job.stop_requested() {
+            // The run is stopping (Ctrl-C): this image is not started.
+            promise.complete(Ok(Err(ImageError::Cancelled)));
+            continue;
         }
         let request = Request::Task(image);
         let mut deaths = Vec::new();
