@@ -31,6 +31,15 @@
 //! is retried once on a fresh worker, and reported as failed if that one dies too. The
 //! rest of the batch completes. (Python's `ProcessPoolExecutor` marks the whole pool as
 //! broken here.)
+//!
+//! **The fork server's death** (killed, or out of memory) takes its workers with it, and
+//! no new one can be forked: this process has threads by then. The starter then spawns
+//! every later worker instead, and says so once, on stderr and in the summary's notes,
+//! so the batch completes rather than failing image after image with a broken pipe.
+//!
+//! **Ctrl-C** reaches every process of the terminal's group, workers included. Workers
+//! (and the fork server) block SIGINT and SIGTERM, so they finish their task quietly; the
+//! parent decides: its feeders start no new task once the run's stop flag is raised.
 
 mod forking;
 mod frames;
