@@ -5,7 +5,8 @@
 //! wait for theirs at the same moment, and the waits overlap instead of adding up. Each
 //! thread is made with `thread::Builder` (so it has a name, `image-07`, that shows up in
 //! the timeline), is handed a function and its arguments, and is started. Only when every
-//! thread has started does `main` join them, one after the other.
+//! thread has started does `main` join them, one after the other (apart from a sweep of
+//! the threads already ended, below).
 //!
 //! **Python counterpart.** `Thread(target=thumbnail_one, args=(image,))`, `.start()`, then
 //! a second loop calling `.join()`; a `daemon=True` thread for the background reporter;
@@ -35,7 +36,10 @@
 //! For 1,000 it means 1,000 connections opened to the store at the same moment (a real
 //! one starts refusing them), 1,000 images in memory at once, and 1,000 stacks. A counting
 //! semaphore (`--limit N`) caps the downloads in flight; the next chapters cap the
-//! threads themselves with a pool.
+//! threads themselves with a pool. At tens of thousands of images even threads that
+//! have ended cost: each keeps its stack until it is joined, so the loop joins the
+//! ended ones every 64 starts (`join_finished`), and an image the system gives no
+//! thread fails alone, with the cause, and the summary says so.
 
 mod detach;
 
@@ -104,6 +108,7 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
 
     let lives = ThreadLives::new(flags.thread_states);
     let mut threads = Vec::new();
+    let mut refused = Vec::new(); // why the system gave no thread, per image
     for (number, image) in job.images().iter().enumerate() {
         let name = format!("image-{number:02}");
         // `move` hands the thread its own copies: a thread may outlive this loop, so it
@@ -126,7 +131,11 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
             Err(error) => {
                 let cause = ImageError::Io(format!("cannot start a thread: {error}"));
                 lock(&outcomes).push(job.finish(image, Err(cause)));
+                refused.push(error);
             }
+        }
+        if (number + 1) % JOIN_EVERY == 0 {
+            join_finished(&mut threads, &lives);
         }
     }
     // Every thread is running now; wait for each one to end.
@@ -134,10 +143,43 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
         join(thread, &lives);
     }
     lives.finish(job);
+    tell_threads_refused(job, &refused);
     // A copy: the detached reporter may still hold the list.
     lock(&outcomes).clone()
 }
 // ANCHOR_END: spawn
+
+// ANCHOR: join_finished
+/// How many threads are started between two sweeps of [`join_finished`].
+const JOIN_EVERY: usize = 64;
+
+/// Joins the threads that have already ended, and keeps the others. A thread that has
+/// ended still holds its stack until it is joined: with tens of thousands of images,
+/// threads kept unjoined until all are started exhaust the process's memory mappings
+/// (about 32,000 threads on Linux), and the program aborts with no summary.
+fn join_finished(threads: &mut Vec<thread::JoinHandle<()>>, lives: &ThreadLives) {
+    let (ended, running): (Vec<_>, Vec<_>) = std::mem::take(threads)
+        .into_iter()
+        .partition(|thread| thread.is_finished());
+    *threads = running;
+    for thread in ended {
+        join(thread, lives);
+    }
+}
+// ANCHOR_END: join_finished
+
+/// Tells the run (stderr and the summary) that some images got no thread, and why:
+/// the limit of one thread per image, met.
+fn tell_threads_refused(job: &Job, refused: &[std::io::Error]) {
+    let Some(first) = refused.first() else {
+        return;
+    };
+    job.note(format!(
+        "{} images got no thread ({first}): one thread per image does not scale; \
+         a pool of a few threads does (chapter 4)",
+        refused.len()
+    ));
+}
 
 /// Waits for a thread to end. A thread that panicked has already printed why, and its
 /// image never reached the list, so the run reports it as lost (chapter 2 catches it).

@@ -42,7 +42,8 @@ use crate::trace::{Trace, now_us};
 /// outcome per image of `job.images()`, in any order.
 ///
 /// Exit code: 0 when every image succeeded, 1 when some failed, 2 when the run could not
-/// start (a bad flag, an unreadable or empty source, an unwritable output).
+/// start (a bad flag, an unreadable or empty source, an unwritable output), and 128 + the
+/// signal's number when Ctrl-C (130) or SIGTERM (143) stopped it (see [`shutdown`]).
 pub fn run<F: Args>(chapter: &str, schedule: impl FnOnce(&Job, &F) -> Vec<Outcome>) -> ExitCode {
     let (common, flags) = parse::<F>(chapter);
     run_with(chapter, &common, |job| schedule(job, &flags))
@@ -55,6 +56,9 @@ pub fn run_with(
     schedule: impl FnOnce(&Job) -> Vec<Outcome>,
 ) -> ExitCode {
     match drive(chapter, common, schedule) {
+        Ok(summary) if summary.stopped_by.is_some() => {
+            ExitCode::from(shutdown::exit_code().unwrap_or(130))
+        }
         Ok(summary) if summary.failed.is_empty() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(1),
         Err(error) => {
@@ -91,6 +95,9 @@ pub fn drive(
     let job = Job::new(spec, images, progress.clone());
     job::set_quiet(common.quiet);
 
+    // From here on Ctrl-C and SIGTERM stop the run instead of killing it: no new image
+    // starts, and the summary below is still printed.
+    shutdown::listen(job.stop_flag().clone());
     let start_us = now_us();
     let outcomes = schedule(&job);
     let end_us = now_us();
@@ -115,6 +122,8 @@ pub fn drive(
     let mut summary = summarise(chapter, &outcomes, &trace);
     summary.peak_rss_mb += job.workers_peak_rss_mb();
     summary.skipped = listed.skipped;
+    summary.notes = job.notes();
+    summary.stopped_by = shutdown::received().map(String::from);
     if common.json {
         println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     } else {
@@ -176,6 +185,12 @@ pub fn summarise(chapter: &str, outcomes: &[Outcome], trace: &Trace) -> Summary 
         overlap: figures.overlap,
         peak_rss_mb: peak_rss_mb(),
         skipped: Vec::new(),
+        cancelled: outcomes
+            .iter()
+            .filter(|o| o.result == Err(ImageError::Cancelled))
+            .count(),
+        stopped_by: None,
+        notes: Vec::new(),
     }
 }
 

@@ -35,8 +35,12 @@ impl AsyncJob {
         &self.job
     }
 
-    /// Step 1, awaited: the image's bytes (a file is read on tokio's blocking pool).
+    /// Step 1, awaited: the image's bytes (a file is read on tokio's blocking pool). A
+    /// stopping run cancels the image here, as [`Job::download`] does.
     pub async fn download(&self, image: &Image) -> Result<Vec<u8>, ImageError> {
+        if self.job.stop_requested() {
+            return Err(ImageError::Cancelled);
+        }
         self.traced(image, Phase::Download, self.client.fetch(&image.location))
             .await
     }

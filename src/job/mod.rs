@@ -89,6 +89,11 @@ struct JobInner {
     progress: indicatif::ProgressBar,
     /// Peak memory of each worker process (by pid), in MiB, as the workers report it.
     worker_memory: std::sync::Mutex<std::collections::BTreeMap<u32, f64>>,
+    /// Raised when the run is asked to stop (Ctrl-C, SIGTERM): no new image starts.
+    stop: Arc<AtomicBool>,
+    /// What happened to the run as a whole, for the summary (a worker start-up that had
+    /// to change, threads that could not be started, ...).
+    notes: std::sync::Mutex<Vec<String>>,
 }
 
 impl Job {
@@ -104,6 +109,8 @@ impl Job {
                 tracer: Tracer::new(),
                 progress,
                 worker_memory: Default::default(),
+                stop: Arc::default(),
+                notes: Default::default(),
             }),
         }
     }
@@ -126,27 +133,47 @@ impl Job {
     /// Records the peak memory a worker process reported (chapters with worker processes
     /// call it with each reply; the largest report of each pid counts).
     pub fn note_worker_memory(&self, pid: u32, peak_rss_mb: f64) {
-        let mut memory = self
-            .inner
-            .worker_memory
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut memory = lock_ignoring_poison(&self.inner.worker_memory);
         let peak = memory.entry(pid).or_insert(0.0);
         *peak = peak.max(peak_rss_mb);
     }
 
     /// The peak memory of every worker process, summed (0 with no worker processes).
     pub fn workers_peak_rss_mb(&self) -> f64 {
-        let memory = self
-            .inner
-            .worker_memory
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let memory = lock_ignoring_poison(&self.inner.worker_memory);
         memory.values().sum()
     }
 
-    /// Step 1, IO-bound: fetch the image's bytes.
+    /// The flag that stops the run: the driver raises it at the first Ctrl-C or SIGTERM.
+    pub fn stop_flag(&self) -> &Arc<AtomicBool> {
+        &self.inner.stop
+    }
+
+    /// Whether the run has been asked to stop. Every way into an image's first step
+    /// checks it, so a stopped run starts no new image, whatever the chapter.
+    pub fn stop_requested(&self) -> bool {
+        self.inner.stop.load(Ordering::Relaxed)
+    }
+
+    /// Says `line` on stderr now (like [`say`](Self::say), but even with `--quiet`: it
+    /// is news about the run, not narration) and keeps it for the summary.
+    pub fn note(&self, line: impl Into<String>) {
+        let line = line.into();
+        self.inner.progress.suspend(|| eprintln!("{line}"));
+        lock_ignoring_poison(&self.inner.notes).push(line);
+    }
+
+    /// Every line given to [`note`](Self::note), in order.
+    pub fn notes(&self) -> Vec<String> {
+        lock_ignoring_poison(&self.inner.notes).clone()
+    }
+
+    /// Step 1, IO-bound: fetch the image's bytes. Once the run is stopping, an image
+    /// that has not started is cancelled here, before any byte is fetched.
     pub fn download(&self, image: &Image) -> Result<Vec<u8>, ImageError> {
+        if self.stop_requested() {
+            return Err(ImageError::Cancelled);
+        }
         self.tracer().record(image.label(), Phase::Download, || {
             self.inner.client.fetch(&image.location)
         })
@@ -227,4 +254,12 @@ impl Job {
             result,
         }
     }
+}
+
+/// Locks `mutex`, even if a thread panicked while holding it: the data kept here (figures,
+/// lines of text) is whole after any panic.
+fn lock_ignoring_poison<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

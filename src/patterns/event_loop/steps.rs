@@ -12,13 +12,17 @@ use crate::job::Job;
 use crate::trace::{Phase, Span, now_us};
 
 // ANCHOR: download
-/// Step 1 on the loop: a GET, or a file read on `pool`.
+/// Step 1 on the loop: a GET, or a file read on `pool`. A stopping run cancels the
+/// image here, as [`Job::download`] does.
 pub fn download(
     event_loop: &EventLoop,
     pool: &rayon::ThreadPool,
     job: &Job,
     image: &Image,
 ) -> LoopFuture<Bytes, ImageError> {
+    if job.stop_requested() {
+        return failed(event_loop, ImageError::Cancelled);
+    }
     let config = job.spec().http;
     let bytes = match &image.location {
         Location::Url(url) => http::request(event_loop, "GET", url, &[], None, &config),

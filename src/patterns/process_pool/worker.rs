@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::frames::{Reply, Request, read_frame, write_frame};
 use crate::job::Job;
-use crate::platform::{die_with_parent, peak_rss_mb};
+use crate::platform::{die_with_parent, leave_stop_signals_to_parent, peak_rss_mb};
 use crate::trace;
 
 /// The hidden first argument that makes a chapter binary a worker process.
@@ -33,6 +33,7 @@ pub fn run_as_worker_if_asked() -> Option<ExitCode> {
 /// ends, answering each with its result, spans and memory.
 pub fn serve(mut input: impl Read, mut output: impl Write) -> io::Result<()> {
     die_with_parent();
+    leave_stop_signals_to_parent(); // the parent stops the run; we finish our task
     trace::set_worker_label(format!("pid {}", std::process::id()));
     let Some(Request::Hello { spec, crash_on }) = read_frame(&mut input)? else {
         return Err(io::Error::other("the first message must be Hello"));
