@@ -335,6 +335,7 @@ fn two_chapter_results(folder: &Path, seconds: [f64; 2]) {
                 overlap: 1.0,
                 peak_rss_mb: 10.0,
                 skipped: Vec::new(),
+                retries: 0,
             };
             let trace = Trace {
                 chapter: chapter.name.into(),
@@ -455,6 +456,7 @@ fn pipeline_run(waiting: u64) -> Run {
         overlap: 1.0,
         peak_rss_mb: 50.0,
         skipped: Vec::new(),
+        retries: 0,
     };
     Run {
         summary,

@@ -12,6 +12,8 @@
 //! - [`file`](mod@file): reading a file under the size limit and writing one atomically,
 //!   with the error messages every chapter shares.
 //! - [`s3`]: buckets, through presigned URLs that every client sends unchanged.
+//! - [`retry`]: retries with backoff and the deadline of a transfer, one policy for the
+//!   three clients.
 //! - [`url_path`]: names as URL path segments.
 
 mod async_client;
@@ -20,6 +22,7 @@ mod destination;
 pub mod file;
 pub mod listing;
 mod output;
+pub mod retry;
 pub mod s3;
 mod source;
 pub mod url_path;

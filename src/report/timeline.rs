@@ -35,6 +35,7 @@ pub fn phase_colour(phase: Phase) -> &'static str {
         Phase::Resize => "#f58518",
         Phase::Upload => "#54a24b",
         Phase::QueueWait => "#bebebe",
+        Phase::RetryWait => "#e45756",
     }
 }
 

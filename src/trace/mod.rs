@@ -31,20 +31,24 @@ pub enum Phase {
     Upload,
     /// Waiting for a turn: in a queue, for a lock, for a permit.
     QueueWait,
+    /// Waiting before a failed request is tried again (backoff).
+    RetryWait,
 }
 
 impl Phase {
     /// Every phase, in timeline order.
-    pub const ALL: [Phase; 4] = [
+    pub const ALL: [Phase; 5] = [
         Phase::Download,
         Phase::Resize,
         Phase::Upload,
         Phase::QueueWait,
+        Phase::RetryWait,
     ];
 
-    /// Download, resize and upload are work; waiting is not.
+    /// Download, resize and upload are work; waiting is not. (A retry's wait also lies
+    /// inside its download or upload span: counting it would count it twice.)
     pub fn is_work(self) -> bool {
-        self != Phase::QueueWait
+        !matches!(self, Phase::QueueWait | Phase::RetryWait)
     }
 
     /// The phase's name as written in traces.
@@ -54,6 +58,7 @@ impl Phase {
             Phase::Resize => "resize",
             Phase::Upload => "upload",
             Phase::QueueWait => "queue_wait",
+            Phase::RetryWait => "retry_wait",
         }
     }
 }
