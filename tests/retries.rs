@@ -147,17 +147,18 @@ fn drip(mut stream: TcpStream, drip_head: bool, pause: Duration) {
         }
     }
     let head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 40\r\n\r\n";
-    if !drip_head && stream.write_all(head).is_err() {
+    let body = [0xAB_u8; 40];
+    let (at_once, dripped) = if drip_head {
+        (Vec::new(), [&head[..], &body].concat())
+    } else {
+        (head.to_vec(), body.to_vec())
+    };
+    if stream.write_all(&at_once).is_err() {
         return;
     }
-    let body = [0xAB_u8; 40];
-    let dripped: &[u8] = if drip_head { head } else { &body };
-    for byte in dripped
-        .iter()
-        .chain(if drip_head { &body[..] } else { &[] })
-    {
+    for byte in dripped {
         thread::sleep(pause);
-        if stream.write_all(&[*byte]).is_err() {
+        if stream.write_all(&[byte]).is_err() {
             return; // The client gave up: that is what the test wants.
         }
     }

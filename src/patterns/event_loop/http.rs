@@ -314,7 +314,6 @@ pub fn request(
 }
 
 /// The tries of one request, and where its answer goes.
-#[derive(Clone)]
 struct Tries {
     outgoing: Rc<Outgoing>,
     config: HttpConfig,
