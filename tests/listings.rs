@@ -86,3 +86,34 @@ fn every_chapter_reads_python_http_servers_html_index() {
         );
     }
 }
+
+#[test]
+fn a_json_array_of_names_is_a_listing_too() {
+    // python3 -m http.server answers a folder with its index.html when there is one: here
+    // the index is a JSON array naming two of the five images.
+    let corpus = TestCorpus::new();
+    let names: Vec<String> = corpus.files[..2]
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let index = serde_json::to_string(&names).unwrap();
+    std::fs::write(corpus.dir.path().join("index.html"), index).unwrap();
+    let server = PythonServer::start(corpus.dir.path());
+    let run = run_chapter("ch00-sequential", &server.url, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.summary["images"], 2);
+    assert_eq!(run.summary["thumbnails"], 6);
+}
+
+#[test]
+fn a_page_that_lists_nothing_says_what_it_found_and_what_would_work() {
+    let corpus = TestCorpus::new();
+    let page = "<html><body><p>Nothing to see here.</p></body></html>";
+    std::fs::write(corpus.dir.path().join("index.html"), page).unwrap();
+    let server = PythonServer::start(corpus.dir.path());
+    let run = run_chapter("ch00-sequential", &server.url, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for words in ["an HTML page with no link", "a JSON array of names", "<a href>"] {
+        assert!(run.stderr.contains(words), "{}", run.stderr);
+    }
+}
