@@ -113,7 +113,11 @@ fn a_page_that_lists_nothing_says_what_it_found_and_what_would_work() {
     let server = PythonServer::start(corpus.dir.path());
     let run = run_chapter("ch00-sequential", &server.url, &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    for words in ["an HTML page with no link", "a JSON array of names", "<a href>"] {
+    for words in [
+        "an HTML page with no link",
+        "a JSON array of names",
+        "<a href>",
+    ] {
         assert!(run.stderr.contains(words), "{}", run.stderr);
     }
 }
