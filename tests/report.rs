@@ -338,6 +338,7 @@ fn two_chapter_results(folder: &Path, seconds: [f64; 2]) {
                 cancelled: 0,
                 stopped_by: None,
                 notes: Vec::new(),
+                retries: 0,
             };
             let trace = Trace {
                 chapter: chapter.name.into(),
@@ -461,6 +462,7 @@ fn pipeline_run(waiting: u64) -> Run {
         cancelled: 0,
         stopped_by: None,
         notes: Vec::new(),
+        retries: 0,
     };
     Run {
         summary,

@@ -64,6 +64,17 @@ pub struct Common {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// The longest one transfer may take in all, retries included, however steadily its
+    /// bytes come (`30s`, `2m`): --timeout bounds each silence, this bounds the total.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub deadline: Duration,
+
+    /// How many times a request that failed for a passing reason (connection refused or
+    /// reset, a timeout, HTTP 429, 500, 502, 503, 504) is tried again, after a random
+    /// wait that doubles at each try.
+    #[arg(long, default_value_t = HttpConfig::default().retries)]
+    pub retries: u32,
+
     /// Images whose header declares more pixels than this are refused unread.
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
@@ -117,9 +128,15 @@ pub struct StoreFlags {
     #[arg(long, value_parser = parse_bytes)]
     pub bandwidth: Option<u64>,
 
-    /// Embedded store: the share of images that answer 503 (chosen by --fail-seed).
+    /// Embedded store: the share of images that answer 503 (chosen by --fail-seed),
+    /// every time they are asked for: a permanent failure.
     #[arg(long, default_value_t = 0.0)]
     pub fail_rate: f64,
+
+    /// Embedded store: the share of requests, drawn afresh each time, that fail in
+    /// passing (a 503, or the connection closed unanswered): a retry gets through.
+    #[arg(long, default_value_t = 0.0)]
+    pub flaky_rate: f64,
 
     /// Embedded store: the seed that picks which images fail.
     #[arg(long, alias = "seed", default_value_t = 0)]
@@ -138,6 +155,7 @@ impl StoreFlags {
         config.bandwidth = self.bandwidth;
         config.fail_rate = self.fail_rate;
         config.seed = self.fail_seed;
+        config.flaky_rate = self.flaky_rate;
         config.max_conns = self.max_conns;
         config
     }
@@ -298,6 +316,8 @@ mod tests {
         assert_eq!(config.root, std::path::Path::new("corpus"));
         assert_eq!(config.latency, Duration::from_millis(10));
         assert_eq!((config.fail_rate, config.seed), (0.5, 0));
+        let flaky = Knobs::try_parse_from(["serve", "--flaky-rate", "0.25"]).unwrap();
+        assert_eq!(flaky.store.config("corpus").flaky_rate, 0.25);
         // `--seed` is the older name of `--fail-seed`, still accepted.
         for flag in ["--fail-seed", "--seed"] {
             let parsed = Knobs::try_parse_from(["serve", flag, "7"]).unwrap().store;

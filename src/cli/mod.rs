@@ -35,7 +35,7 @@ use crate::contract::{Failure, HttpConfig, Image, ImageError, Outcome, SetupErro
 use crate::io::HttpClient;
 use crate::job::{self, Job, JobSpec};
 use crate::platform::peak_rss_mb;
-use crate::trace::{Trace, now_us};
+use crate::trace::{Phase, Trace, now_us};
 
 /// Runs a chapter: parses its flags, prepares the job, calls `schedule` with the job and
 /// the chapter's flags, then reports. `schedule` is the chapter: it must return one
@@ -78,6 +78,8 @@ pub fn drive(
     let http = HttpConfig {
         timeout: common.timeout,
         max_bytes: common.max_bytes,
+        retries: common.retries,
+        deadline: common.deadline,
     };
     let client = HttpClient::new(&http);
     let listed = setup.source.list(&client)?;
@@ -185,6 +187,11 @@ pub fn summarise(chapter: &str, outcomes: &[Outcome], trace: &Trace) -> Summary 
         overlap: figures.overlap,
         peak_rss_mb: peak_rss_mb(),
         skipped: Vec::new(),
+        retries: trace
+            .spans
+            .iter()
+            .filter(|span| span.phase == Phase::RetryWait)
+            .count(),
         cancelled: outcomes
             .iter()
             .filter(|o| o.result == Err(ImageError::Cancelled))

@@ -11,6 +11,22 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// The largest body (or file) accepted, in bytes.
     pub max_bytes: u64,
+    /// How many times a failed request is tried again when the failure may be
+    /// transient (a refused connection, a 503); see `io::retry`.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// The longest a whole transfer may take, retries included, however steadily the
+    /// bytes come: `timeout` bounds each silence, this bounds the total.
+    #[serde(default = "default_deadline")]
+    pub deadline: Duration,
+}
+
+fn default_retries() -> u32 {
+    HttpConfig::default().retries
+}
+
+fn default_deadline() -> Duration {
+    HttpConfig::default().deadline
 }
 
 impl Default for HttpConfig {
@@ -18,6 +34,8 @@ impl Default for HttpConfig {
         HttpConfig {
             timeout: Duration::from_secs(10),
             max_bytes: 64 << 20,
+            retries: 3,
+            deadline: Duration::from_secs(60),
         }
     }
 }

@@ -61,6 +61,10 @@ pub struct Summary {
     /// Files the source listed that are not images of the batch, with the reason.
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Requests tried again after a failure that may pass (a refused connection, a 503):
+    /// the `retry_wait` spans of the trace.
+    #[serde(default)]
+    pub retries: usize,
     /// Images cancelled because the run was stopped before they started (they are among
     /// `failed` too, with the error `cancelled`). Like the two fields below, it is left
     /// out of the JSON when there is nothing to say, so an ordinary run's line is as
@@ -109,6 +113,9 @@ impl fmt::Display for Summary {
             "  time in download {:.2} s, resize {:.2} s, upload {:.2} s; overlap {:.2}; peak memory {:.0} MiB",
             self.download_s, self.resize_s, self.upload_s, self.overlap, self.peak_rss_mb
         )?;
+        if self.retries > 0 {
+            writeln!(f, "  {} requests tried again", self.retries)?;
+        }
         for failure in &self.failed {
             writeln!(f, "  failed: {}: {}", failure.source, failure.error)?;
         }

@@ -1,21 +1,23 @@
-//! The async HTTP client of the tokio chapter, with the same timeouts and body limit as
-//! the blocking [`HttpClient`](super::HttpClient).
+//! The async HTTP client of the tokio chapter, with the same timeouts, body limit,
+//! retries and deadline as the blocking [`HttpClient`](super::HttpClient).
 //!
 //! Why a second client: a blocking client called from a task holds one of the runtime's
 //! few threads for the whole round trip, and every other task on that thread waits with
 //! it. An async client hands the thread back while it waits for the server.
 
 use std::future::Future;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use hyper::Request;
+use hyper::{Method, Request};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::destination::Destination;
 use super::file::{read_limited, write_thumbnail};
+use super::retry::{self, Failure};
 use crate::contract::{HttpConfig, ImageError, Location};
 
 /// An async HTTP/1.1 client with a connect timeout, a timeout on every wait for the
@@ -42,16 +44,33 @@ impl AsyncHttpClient {
 
     /// GET `url`: the body of a 2xx answer, or the error that names the cause.
     pub async fn get(&self, url: &str) -> Result<Vec<u8>, ImageError> {
-        let request = Request::get(url)
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))?;
-        self.send(url, request, "GET").await
+        self.get_waiting(url, tokio::time::sleep).await
+    }
+
+    /// [`get`](Self::get), awaiting `wait` for each wait between two tries (a job
+    /// records the wait in its trace).
+    pub async fn get_waiting<W: Future<Output = ()>>(
+        &self,
+        url: &str,
+        wait: impl FnMut(Duration) -> W,
+    ) -> Result<Vec<u8>, ImageError> {
+        let attempt = |left| self.send_within(left, Method::GET, url, None, Bytes::new());
+        retry::awaiting(&self.config, "GET", attempt, wait).await
     }
 
     /// The bytes at `location`: an HTTP GET, or a file read on tokio's blocking pool.
     pub async fn fetch(&self, location: &Location) -> Result<Vec<u8>, ImageError> {
+        self.fetch_waiting(location, tokio::time::sleep).await
+    }
+
+    /// [`fetch`](Self::fetch), awaiting `wait` for each wait between two tries.
+    pub async fn fetch_waiting<W: Future<Output = ()>>(
+        &self,
+        location: &Location,
+        wait: impl FnMut(Duration) -> W,
+    ) -> Result<Vec<u8>, ImageError> {
         match location {
-            Location::Url(url) => self.get(url).await,
+            Location::Url(url) => self.get_waiting(url, wait).await,
             Location::File(path) => {
                 let (path, limit) = (path.clone(), self.config.max_bytes);
                 blocking(move || read_limited(&path, limit)).await
@@ -62,8 +81,22 @@ impl AsyncHttpClient {
     /// Carries out one thumbnail's [`Destination`]: a PUT, or an atomic file write on
     /// tokio's blocking pool.
     pub async fn store(&self, destination: Destination, bytes: Vec<u8>) -> Result<(), ImageError> {
+        self.store_waiting(destination, bytes, tokio::time::sleep)
+            .await
+    }
+
+    /// [`store`](Self::store), awaiting `wait` for each wait between two tries of a PUT.
+    /// A thumbnail's bytes are the same at every try, so a PUT may be repeated.
+    pub async fn store_waiting<W: Future<Output = ()>>(
+        &self,
+        destination: Destination,
+        bytes: Vec<u8>,
+        wait: impl FnMut(Duration) -> W,
+    ) -> Result<(), ImageError> {
         match destination {
-            Destination::Put { url, content_type } => self.put(&url, bytes, content_type).await,
+            Destination::Put { url, content_type } => {
+                self.put_waiting(&url, bytes, content_type, wait).await
+            }
             Destination::File(path) => blocking(move || write_thumbnail(&path, &bytes)).await,
         }
     }
@@ -75,11 +108,51 @@ impl AsyncHttpClient {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> Result<(), ImageError> {
-        let request = Request::put(url)
-            .header(hyper::header::CONTENT_TYPE, content_type)
-            .body(Full::new(Bytes::from(bytes)))
-            .map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))?;
-        self.send(url, request, "PUT").await.map(drop)
+        self.put_waiting(url, bytes, content_type, tokio::time::sleep)
+            .await
+    }
+
+    async fn put_waiting<W: Future<Output = ()>>(
+        &self,
+        url: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        wait: impl FnMut(Duration) -> W,
+    ) -> Result<(), ImageError> {
+        // `Bytes` clones share one buffer: each try sends the same bytes, copied never.
+        let body = Bytes::from(bytes);
+        let attempt = |left| {
+            let body = body.clone();
+            async move {
+                self.send_within(left, Method::PUT, url, Some(content_type), body)
+                    .await
+                    .map(drop)
+            }
+        };
+        retry::awaiting(&self.config, "PUT", attempt, wait).await
+    }
+
+    /// One try: sends a request and reads the whole answer, all within `left` (the
+    /// time before the transfer's deadline).
+    async fn send_within(
+        &self,
+        left: Duration,
+        method: Method,
+        url: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<Vec<u8>, Failure> {
+        let during = method.to_string();
+        let mut request = Request::builder().method(method).uri(url);
+        if let Some(content_type) = content_type {
+            request = request.header(hyper::header::CONTENT_TYPE, content_type);
+        }
+        let request = request.body(Full::new(body)).map_err(|e| {
+            Failure::permanent(ImageError::Io(format!("bad request for {url}: {e}")))
+        })?;
+        tokio::time::timeout(left, self.send(url, request, &during))
+            .await
+            .map_err(|_| Failure::permanent(retry::past_deadline(&self.config, &during)))?
     }
 
     /// Sends `request` and reads the whole answer, each wait bounded by the timeout.
@@ -88,17 +161,18 @@ impl AsyncHttpClient {
         url: &str,
         request: Request<Full<Bytes>>,
         during: &str,
-    ) -> Result<Vec<u8>, ImageError> {
+    ) -> Result<Vec<u8>, Failure> {
         let response = self
             .within(during, self.client.request(request))
             .await?
-            .map_err(|e| connect_or_io(&e, during))?;
+            .map_err(|e| Failure::transient(connect_or_io(&e, during)))?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            return Err(ImageError::Status {
-                status,
-                url: url.to_string(),
-            });
+            let retry_after = response
+                .headers()
+                .get(hyper::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok());
+            return Err(Failure::status(status, url, retry_after));
         }
         let limit = self.config.max_bytes;
         let mut body = response.into_body();
@@ -106,10 +180,12 @@ impl AsyncHttpClient {
         // One piece of the body at a time, so that a server that stops half-way costs
         // one timeout, and a body over the limit is refused before it is all in memory.
         while let Some(frame) = self.within("reading the body", body.frame()).await? {
-            let frame = frame.map_err(|e| ImageError::Io(format!("reading the body: {e}")))?;
+            let frame = frame.map_err(|e| {
+                Failure::transient(ImageError::Io(format!("reading the body: {e}")))
+            })?;
             if let Some(data) = frame.data_ref() {
                 if (bytes.len() + data.len()) as u64 > limit {
-                    return Err(ImageError::TooLarge { limit });
+                    return Err(Failure::permanent(ImageError::TooLarge { limit }));
                 }
                 bytes.extend_from_slice(data);
             }
@@ -117,17 +193,16 @@ impl AsyncHttpClient {
         Ok(bytes)
     }
 
-    /// `work`, or a timeout error when it takes longer than the configured timeout.
-    async fn within<T>(
-        &self,
-        during: &str,
-        work: impl Future<Output = T>,
-    ) -> Result<T, ImageError> {
+    /// `work`, or a timeout (worth a retry) when it takes longer than the configured
+    /// timeout.
+    async fn within<T>(&self, during: &str, work: impl Future<Output = T>) -> Result<T, Failure> {
         tokio::time::timeout(self.config.timeout, work)
             .await
-            .map_err(|_| ImageError::Timeout {
-                millis: self.config.timeout.as_millis() as u64,
-                during: during.to_string(),
+            .map_err(|_| {
+                Failure::transient(ImageError::Timeout {
+                    millis: self.config.timeout.as_millis() as u64,
+                    during: during.to_string(),
+                })
             })
     }
 }

@@ -13,6 +13,8 @@
 //!   with the error messages every chapter shares.
 //! - [`s3`]: buckets, through presigned URLs that every client sends unchanged;
 //!   [`aws_profile`]: their credentials from the AWS tools' shared files.
+//! - [`retry`]: retries with backoff and the deadline of a transfer, one policy for the
+//!   three clients.
 //! - [`url_path`]: names as URL path segments.
 //! - [`scheme`]: the URL schemes a source or an output may name.
 
@@ -23,6 +25,7 @@ mod destination;
 pub mod file;
 pub mod listing;
 mod output;
+pub mod retry;
 pub mod s3;
 pub mod scheme;
 mod source;

@@ -2,6 +2,7 @@
 //! awaited and record the same spans as [`Job::download`] and [`Job::upload`].
 
 use std::future::Future;
+use std::time::Duration;
 
 use super::Job;
 use crate::contract::{Image, ImageError, Outcome, Thumbnail};
@@ -41,8 +42,9 @@ impl AsyncJob {
         if self.job.stop_requested() {
             return Err(ImageError::Cancelled);
         }
-        self.traced(image, Phase::Download, self.client.fetch(&image.location))
-            .await
+        let wait = |pause| self.retry_wait(image, pause);
+        let bytes = self.client.fetch_waiting(&image.location, wait);
+        self.traced(image, Phase::Download, bytes).await
     }
 
     /// Step 3, awaited: stores every thumbnail (PUT, or an atomic write to a folder on
@@ -78,13 +80,23 @@ impl AsyncJob {
     ) -> Result<String, ImageError> {
         let name = thumb.name(&image.stem);
         let destination = output.destination(&name, thumb.format)?;
-        self.client.store(destination, thumb.bytes).await?;
+        let wait = |pause| self.retry_wait(image, pause);
+        self.client
+            .store_waiting(destination, thumb.bytes, wait)
+            .await?;
         Ok(name)
     }
 
     /// Records that an image is done and returns its outcome (see [`Job::finish`]).
     pub fn finish(&self, image: &Image, result: Result<Vec<String>, ImageError>) -> Outcome {
         self.job.finish(image, result)
+    }
+
+    /// Waits `pause` before a failed request is tried again, as a `retry_wait` span (the
+    /// summary counts these spans as its retries).
+    async fn retry_wait(&self, image: &Image, pause: Duration) {
+        self.traced(image, Phase::RetryWait, tokio::time::sleep(pause))
+            .await;
     }
 
     /// Awaits `work`, recording it as a span of `phase` in the image's task lane.

@@ -18,6 +18,7 @@ pub use task::{TaskReport, ThumbnailTask};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -175,8 +176,17 @@ impl Job {
             return Err(ImageError::Cancelled);
         }
         self.tracer().record(image.label(), Phase::Download, || {
-            self.inner.client.fetch(&image.location)
+            let wait = |pause| self.retry_wait(image, pause);
+            self.inner.client.fetch_waiting(&image.location, wait)
         })
+    }
+
+    /// Waits `pause` before a failed request is tried again, as a `retry_wait` span of
+    /// the image: the summary counts these spans as its retries.
+    fn retry_wait(&self, image: &Image, pause: Duration) {
+        self.tracer().record(image.label(), Phase::RetryWait, || {
+            std::thread::sleep(pause)
+        });
     }
 
     /// Step 2, CPU-bound: decode, resize to every width, encode.
@@ -222,7 +232,9 @@ impl Job {
     fn store(&self, image: &Image, thumb: &Thumbnail) -> Result<String, ImageError> {
         let name = thumb.name(&image.stem);
         let destination = self.inner.spec.output.destination(&name, thumb.format)?;
-        self.inner.client.store(&destination, &thumb.bytes)?;
+        let wait = |pause| self.retry_wait(image, pause);
+        let client = &self.inner.client;
+        client.store_waiting(&destination, &thumb.bytes, wait)?;
         Ok(name)
     }
 

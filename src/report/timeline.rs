@@ -37,6 +37,7 @@ pub fn phase_colour(phase: Phase) -> &'static str {
         Phase::QueueWait => "#bebebe",
         Phase::Starting => "#b279a2",
         Phase::Unjoined => "#4d4d4d",
+        Phase::RetryWait => "#e45756",
     }
 }
 

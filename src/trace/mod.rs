@@ -36,27 +36,31 @@ pub enum Phase {
     /// A thread that is *dead* but not collected: its function has returned, and its end
     /// waits for a `join`.
     Unjoined,
+    /// Waiting before a failed request is tried again (backoff).
+    RetryWait,
 }
 
 impl Phase {
     /// Every phase, in timeline order.
-    pub const ALL: [Phase; 6] = [
+    pub const ALL: [Phase; 7] = [
         Phase::Download,
         Phase::Resize,
         Phase::Upload,
         Phase::QueueWait,
         Phase::Starting,
         Phase::Unjoined,
+        Phase::RetryWait,
     ];
 
     /// Download, resize and upload are work; waiting, and a thread's birth and death, are
-    /// not.
+    /// not. (A retry's wait also lies inside its download or upload span: counting it
+    /// would count it twice.)
     pub fn is_work(self) -> bool {
         matches!(self, Phase::Download | Phase::Resize | Phase::Upload)
     }
 
-    /// The phases every run has; the others (a thread's birth and death) appear only when
-    /// a run records them.
+    /// The phases every run has; the others (a thread's birth and death, a retry's
+    /// wait) appear only when a run records them.
     pub fn is_step(self) -> bool {
         self.is_work() || self == Phase::QueueWait
     }
@@ -70,6 +74,7 @@ impl Phase {
             Phase::QueueWait => "queue_wait",
             Phase::Starting => "starting",
             Phase::Unjoined => "unjoined",
+            Phase::RetryWait => "retry_wait",
         }
     }
 }

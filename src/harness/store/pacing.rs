@@ -1,6 +1,7 @@
 //! How the store sends an object and imitates a remote store beyond its latency:
-//! bodies streamed from the file a slice at a time, paced to a bandwidth or not, and
-//! the seeded, repeatable choice of which objects fail.
+//! bodies streamed from the file a slice at a time, paced to a bandwidth or not, the
+//! seeded, repeatable choice of which objects fail, and the passing failures of a busy
+//! server.
 
 use std::time::Duration;
 
@@ -69,6 +70,33 @@ pub(super) fn paced(file: File, bytes_per_second: u64) -> Body {
 /// folds the key into 64 bits, SplitMix64's finaliser mixes in the seed, and the
 /// top 53 bits become a fraction in [0, 1): below `fail_rate`, the object fails.
 pub(super) fn injected_failure(seed: u64, key: &str, fail_rate: f64) -> bool {
+    fraction_of(seed, key) < fail_rate
+}
+
+/// How a request fails in passing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flake {
+    /// Answered `503 Service Unavailable`.
+    Unavailable,
+    /// The connection closed before any answer.
+    Dropped,
+}
+
+/// Whether request number `request` fails in passing at `flaky_rate`, and how: half
+/// of the failures are a 503, half a dropped connection.
+pub(super) fn flake(seed: u64, request: u64, flaky_rate: f64) -> Option<Flake> {
+    let key = format!("request {request}");
+    if fraction_of(seed, &key) >= flaky_rate {
+        None
+    } else if fraction_of(seed ^ 1, &key) < 0.5 {
+        Some(Flake::Unavailable)
+    } else {
+        Some(Flake::Dropped)
+    }
+}
+
+/// A fraction in [0, 1) that depends only on `seed` and `key`, spread evenly.
+fn fraction_of(seed: u64, key: &str) -> f64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in key.bytes() {
         hash ^= u64::from(byte);
@@ -78,8 +106,7 @@ pub(super) fn injected_failure(seed: u64, key: &str, fail_rate: f64) -> bool {
     mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     mixed ^= mixed >> 31;
-    let fraction = (mixed >> 11) as f64 / (1_u64 << 53) as f64;
-    fraction < fail_rate
+    (mixed >> 11) as f64 / (1_u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -88,7 +115,7 @@ mod tests {
 
     use super::super::config::StoreConfig;
     use super::super::test_support::{RunningStore, Scratch, get, quick, raw, start};
-    use super::injected_failure;
+    use super::{Flake, flake, injected_failure};
 
     #[test]
     fn bandwidth_paces_the_body() {
@@ -136,6 +163,19 @@ mod tests {
         let again = failing(&with(0.5, 7));
         assert_eq!(first, again);
         assert!(!first.is_empty() && first.len() < names.len(), "{first:?}");
+    }
+
+    #[test]
+    fn flakes_fail_a_share_of_requests_half_as_503_half_as_dropped() {
+        let flakes: Vec<Flake> = (0..10_000).filter_map(|n| flake(3, n, 0.25)).collect();
+        assert!(
+            (2_250..2_750).contains(&flakes.len()),
+            "{} of 10 000",
+            flakes.len()
+        );
+        let dropped = flakes.iter().filter(|f| **f == Flake::Dropped).count();
+        assert!((dropped as f64 / flakes.len() as f64 - 0.5).abs() < 0.05);
+        assert_eq!((0..1_000).filter_map(|n| flake(3, n, 0.0)).count(), 0);
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub fn download(
     }
     let config = job.spec().http;
     let bytes = match &image.location {
-        Location::Url(url) => http::request(event_loop, "GET", url, &[], None, &config),
+        Location::Url(url) => {
+            let waited = retry_waits(job, image);
+            http::request(event_loop, "GET", url, &[], None, &config, waited)
+        }
         Location::File(path) => {
             let path = path.clone();
             event_loop.run_in_pool(pool, move || {
@@ -52,7 +55,7 @@ pub fn upload(
     for thumb in thumbs {
         let name = thumb.name(&image.stem);
         let stored = match job.spec().output.destination(&name, thumb.format) {
-            Ok(destination) => store(event_loop, pool, job, destination, thumb.bytes),
+            Ok(destination) => store(event_loop, pool, job, image, destination, thumb.bytes),
             Err(error) => failed(event_loop, error),
         };
         stores.push(named_outcome(event_loop, stored, name));
@@ -94,13 +97,23 @@ fn store(
     event_loop: &EventLoop,
     pool: &rayon::ThreadPool,
     job: &Job,
+    image: &Image,
     destination: Destination,
     bytes: Vec<u8>,
 ) -> LoopFuture<(), ImageError> {
     match destination {
         Destination::Put { url, content_type } => {
             let config = job.spec().http;
-            let put = http::request(event_loop, "PUT", &url, &bytes, Some(content_type), &config);
+            let waited = retry_waits(job, image);
+            let put = http::request(
+                event_loop,
+                "PUT",
+                &url,
+                &bytes,
+                Some(content_type),
+                &config,
+                waited,
+            );
             let stored = LoopFuture::new(event_loop);
             let result = stored.clone();
             put.add_done_callback(move |answer| {
@@ -114,6 +127,21 @@ fn store(
         Destination::File(path) => {
             event_loop.run_in_pool(pool, move || write_thumbnail(&path, &bytes))
         }
+    }
+}
+
+/// What records a request's waits before its retries: `retry_wait` spans on the image's
+/// `task-{stem}` lane (the summary counts them).
+fn retry_waits(job: &Job, image: &Image) -> impl Fn(u64, u64) + 'static {
+    let (job, label) = (job.clone(), image.label().to_string());
+    move |start_us, end_us| {
+        job.tracer().push(Span {
+            worker: format!("task-{label}"),
+            image: label.clone(),
+            phase: Phase::RetryWait,
+            start_us,
+            end_us,
+        });
     }
 }
 
