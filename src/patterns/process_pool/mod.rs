@@ -100,7 +100,7 @@ impl ProcessPool {
         let shared = Arc::new(PoolState {
             job: job.clone(),
             hello: Request::Hello {
-                spec: job.spec().clone(),
+                spec: Box::new(job.spec().clone()),
                 crash_on,
             },
             starter: Mutex::new(starter),

@@ -38,7 +38,7 @@ pub fn serve(mut input: impl Read, mut output: impl Write) -> io::Result<()> {
     let Some(Request::Hello { spec, crash_on }) = read_frame(&mut input)? else {
         return Err(io::Error::other("the first message must be Hello"));
     };
-    let job = Job::new(spec, Vec::new(), indicatif::ProgressBar::hidden());
+    let job = Job::new(*spec, Vec::new(), indicatif::ProgressBar::hidden());
     let mut spans_sent = 0;
     while let Some(request) = read_frame::<Request>(&mut input)? {
         let Request::Task(image) = request else {
