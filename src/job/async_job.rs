@@ -94,7 +94,7 @@ impl AsyncJob {
 
     /// Waits `pause` before a failed request is tried again, as a `retry_wait` span (the
     /// summary counts these spans as its retries).
-    async fn retry_wait(&self, image: &Image, pause: Duration) {
+    pub async fn retry_wait(&self, image: &Image, pause: Duration) {
         self.traced(image, Phase::RetryWait, tokio::time::sleep(pause))
             .await;
     }
