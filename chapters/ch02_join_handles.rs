@@ -52,6 +52,7 @@ use workbench::cli;
 use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
 use workbench::patterns::panic_message::panic_message;
+use workbench::patterns::thread_life::tell_threads_refused;
 
 /// This chapter's flags.
 #[derive(Debug, Args)]
@@ -158,19 +159,6 @@ fn gather_ended(job: &Job, running: &mut Vec<Running>, in_order: bool) -> Vec<Ou
         .collect()
 }
 // ANCHOR_END: ended
-
-/// Tells the run (stderr and the summary) that some images got no thread, and why:
-/// the limit of one thread per image, met.
-fn tell_threads_refused(job: &Job, refused: &[std::io::Error]) {
-    let Some(first) = refused.first() else {
-        return;
-    };
-    job.note(format!(
-        "{} images got no thread ({first}): one thread per image does not scale; \
-         a pool of a few threads does (chapter 4)",
-        refused.len()
-    ));
-}
 
 // ANCHOR: input_order
 /// Joins the threads in the order they were started: `join` waits for that one thread.

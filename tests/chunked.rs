@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
@@ -25,13 +25,8 @@ fn chunking_server(body: Vec<u8>) -> String {
 }
 
 fn answer_in_chunks(mut stream: TcpStream, body: &[u8]) {
-    let mut request = Vec::new();
-    let mut byte = [0; 1];
-    while !request.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => request.push(byte[0]),
-            _ => return,
-        }
+    if common::read_request_head(&mut stream).is_none() {
+        return;
     }
     let mut out = BufWriter::new(stream);
     let head = "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n";

@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::thread;
@@ -138,13 +138,8 @@ fn dripping_server(drip_head: bool, pause: Duration) -> String {
 
 fn drip(mut stream: TcpStream, drip_head: bool, pause: Duration) {
     // Read the request's head: the client is only listened to once it has asked.
-    let mut request = Vec::new();
-    let mut byte = [0; 1];
-    while !request.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => request.push(byte[0]),
-            _ => return,
-        }
+    if common::read_request_head(&mut stream).is_none() {
+        return;
     }
     let head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 40\r\n\r\n";
     let body = [0xAB_u8; 40];

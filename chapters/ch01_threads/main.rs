@@ -54,7 +54,7 @@ use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
 use workbench::patterns::poison::lock;
 use workbench::patterns::semaphore::Semaphore;
-use workbench::patterns::thread_life::ThreadLives;
+use workbench::patterns::thread_life::{ThreadLives, tell_threads_refused};
 use workbench::trace::Phase;
 
 /// This chapter's flags.
@@ -167,19 +167,6 @@ fn join_finished(threads: &mut Vec<thread::JoinHandle<()>>, lives: &ThreadLives)
     }
 }
 // ANCHOR_END: join_finished
-
-/// Tells the run (stderr and the summary) that some images got no thread, and why:
-/// the limit of one thread per image, met.
-fn tell_threads_refused(job: &Job, refused: &[std::io::Error]) {
-    let Some(first) = refused.first() else {
-        return;
-    };
-    job.note(format!(
-        "{} images got no thread ({first}): one thread per image does not scale; \
-         a pool of a few threads does (chapter 4)",
-        refused.len()
-    ));
-}
 
 /// Waits for a thread to end. A thread that panicked has already printed why, and its
 /// image never reached the list, so the run reports it as lost (chapter 2 catches it).

@@ -63,14 +63,7 @@ impl HttpClient {
 
     /// One try of a GET, which must be over in `left`.
     fn get_once(&self, url: &str, left: Duration) -> Result<Vec<u8>, Failure> {
-        let mut response = self
-            .agent
-            .get(url)
-            .config()
-            .timeout_global(Some(left))
-            .build()
-            .call()
-            .map_err(|e| self.failure(e, "GET"))?;
+        let mut response = self.send_get(url, left)?;
         check_status(&response, url)?;
         response
             .body_mut()
@@ -80,19 +73,27 @@ impl HttpClient {
             .map_err(|e| self.failure(e, "reading the body"))
     }
 
+    /// Sends a GET of `url` that must be over in `left`; the answer, whatever its status.
+    fn send_get(
+        &self,
+        url: &str,
+        left: Duration,
+    ) -> Result<ureq::http::Response<ureq::Body>, Failure> {
+        let request = self
+            .agent
+            .get(url)
+            .config()
+            .timeout_global(Some(left))
+            .build();
+        request.call().map_err(|e| self.failure(e, "GET"))
+    }
+
     /// GET `url` and return the status and body whatever the status (for answers whose
     /// error body matters, such as S3's error codes). Only failures to get an answer at
     /// all are retried: the caller reads the status.
     pub fn get_any_status(&self, url: &str) -> Result<(u16, Vec<u8>), ImageError> {
         let attempt = |left| {
-            let mut response = self
-                .agent
-                .get(url)
-                .config()
-                .timeout_global(Some(left))
-                .build()
-                .call()
-                .map_err(|e| self.failure(e, "GET"))?;
+            let mut response = self.send_get(url, left)?;
             let status = response.status().as_u16();
             let body = response
                 .body_mut()

@@ -148,6 +148,19 @@ fn row(name: &str, life: &Life) -> String {
     )
 }
 
+/// Tells the run (stderr and the summary) that some images got no thread, and why: the
+/// limit of one thread per image, met (chapters 1 and 2).
+pub fn tell_threads_refused(job: &Job, refused: &[std::io::Error]) {
+    let Some(first) = refused.first() else {
+        return;
+    };
+    job.note(format!(
+        "{} images got no thread ({first}): one thread per image does not scale; \
+         a pool of a few threads does (chapter 4)",
+        refused.len()
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
