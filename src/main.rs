@@ -477,6 +477,7 @@ fn write_report(
 ) -> Result<PathBuf> {
     let report = Report {
         workload: flags.workload,
+        latency: flags.latency,
         runs,
         backpressure,
         bench: Bench::read(criterion),
