@@ -203,10 +203,12 @@ fn time_process(
     write_cost(&name, &tally.borrow());
 }
 
-/// Writes the cost of benchmark `name` into its criterion folder, except in `--test`
-/// mode, where criterion writes no result for it to sit beside.
+/// Writes the cost of benchmark `name` into its criterion folder, when criterion
+/// measures (`cargo bench` passes `--bench`); not in test mode (`-- --test`, or
+/// `cargo test --benches`), where criterion writes no result for it to sit beside.
 fn write_cost(name: &str, tally: &Tally) {
-    if std::env::args().any(|arg| arg == "--test") {
+    let arg = |flag: &str| std::env::args().any(|a| a == flag);
+    if !arg("--bench") || arg("--test") {
         return;
     }
     let Some(cost) = tally.cost() else { return };

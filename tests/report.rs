@@ -13,6 +13,7 @@ use workbench::chapters;
 use workbench::contract::Summary;
 use workbench::harness::workload::Workload;
 use workbench::platform::CpuTime;
+use workbench::report::store_cost::{self, Cost};
 use workbench::report::{Bench, Machine, Report, Results, Run, Sample, Written, bench_id};
 use workbench::trace::{Phase, Span, Trace};
 
@@ -381,7 +382,12 @@ fn the_floor_comes_from_the_kernel_bench_and_is_drawn_tabled_and_stored() {
     let distance = csv_column(&out.path().join("bench-cpu.csv"), "wall / floor");
     assert_eq!(distance[0].0, ch00);
     let shown: f64 = distance[0].1.parse().unwrap();
-    assert!((shown - 4.0 / cpu).abs() < 0.01, "{shown} vs 4.0 / {cpu}");
+    // The floor in the CSV is rounded to the millisecond, the distance is not.
+    let expected = 4.0 / cpu;
+    assert!(
+        (shown - expected).abs() < expected * 0.01,
+        "{shown} vs 4.0 / {cpu}"
+    );
     let results = Results::read(&written.results).unwrap();
     let row = results
         .rows
@@ -395,6 +401,49 @@ fn the_floor_comes_from_the_kernel_bench_and_is_drawn_tabled_and_stored() {
     let chart = std::fs::read_to_string(out.path().join("bench-cpu.svg")).unwrap();
     assert!(chart.contains("floor "), "{chart}");
     assert_page_holds_everything(&written);
+}
+
+#[test]
+fn the_store_s_processor_time_stands_beside_the_chapter_s() {
+    let criterion = tempfile::tempdir().unwrap();
+    let ch00 = chapters::ALL[0].name;
+    let name = bench_id(Workload::Mixed, ch00);
+    criterion_result(criterion.path(), &name, 2.0);
+    let cost = Cost {
+        user_s: 1.25,
+        system_s: 0.5,
+        store_cpu_s: Some(0.4),
+        runs: 12,
+    };
+    store_cost::write(&criterion.path().join(&name), &name, cost).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report = Report {
+        workload: Workload::Mixed,
+        latency: Duration::from_millis(50),
+        runs: Vec::new(),
+        backpressure: Vec::new(),
+        bench: Bench::read(criterion.path()),
+        machine: Machine::this(),
+    };
+    let written = report.write(out.path()).unwrap();
+    let table = out.path().join("bench-mixed.csv");
+    for (column, shown) in [
+        ("user s", "1.25"),
+        ("system s", "0.50"),
+        ("store CPU s", "0.40"),
+    ] {
+        assert_eq!(
+            csv_column(&table, column),
+            [(ch00.to_string(), shown.to_string())]
+        );
+    }
+    let results = Results::read(&written.results).unwrap();
+    let row = results
+        .rows
+        .iter()
+        .find(|r| r.measure == "bench" && r.chapter == ch00)
+        .unwrap();
+    assert_eq!((row.user_s, row.store_cpu_s), (Some(1.25), Some(0.4)));
 }
 
 /// A report of two chapters on `io`, each timed three times at `seconds` +- 1%.
