@@ -479,6 +479,7 @@ fn write_report(
 ) -> Result<PathBuf> {
     let report = Report {
         workload: flags.workload,
+        latency: flags.latency,
         runs,
         backpressure,
         bench: Bench::read(criterion),

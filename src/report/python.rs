@@ -582,7 +582,14 @@ fn gil_chart(rows: &[Row]) -> Result<String, ChartError> {
             interval: None,
         })
         .collect();
-    chart::bars("The GIL, measured on cpu", "wall time", "s", &bars, None)
+    chart::bars(
+        "The GIL, measured on cpu",
+        "wall time",
+        "s",
+        &bars,
+        None,
+        None,
+    )
 }
 
 #[cfg(test)]
