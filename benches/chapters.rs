@@ -4,8 +4,12 @@
 //! per job (chapter 10 against chapter 0 on tiny images).
 //!
 //! Each workload is prepared once per group: its corpus generated (and cached), copied
-//! into a temporary folder and, for `io` and `mixed`, served by the embedded store with
-//! 50 ms of latency. The outputs are cleared before every run, outside the timing.
+//! into a temporary folder and, for `io` and `mixed`, served with 50 ms of latency by
+//! `workbench serve`, a process of its own as a real store would be, so that its work
+//! does not run on the chapter's process. The outputs are cleared before every run,
+//! outside the timing. Around every run the bench reads the processor time of the
+//! chapter and of the store, and writes their means per run beside criterion's result
+//! (`cost.json`), for the report's table.
 //!
 //! ```text
 //! cargo bench --bench chapters              # the full run, about 15 minutes
@@ -15,22 +19,70 @@
 //!
 //! `workbench report` draws the results.
 
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use tempfile::TempDir;
 use workbench::chapters;
 use workbench::cli::corpus_folder;
-use workbench::harness::store::{RunningStore, StoreConfig};
 use workbench::harness::workload::Workload;
-use workbench::report::{GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES, SWEEP_WORKLOAD};
+use workbench::platform::{CpuTime, children_cpu_time};
+use workbench::report::store_cost::{self, Tally};
+use workbench::report::{
+    BENCH_IMAGES as IMAGES, BENCH_LATENCY as LATENCY, GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES,
+    SWEEP_WORKLOAD, bench_id, sweep_id,
+};
 
-/// The store's latency on the `io` and `mixed` workloads, as in a chapter's default run.
-const LATENCY: Duration = Duration::from_millis(50);
-/// Images per workload, as in a chapter's default run.
-const IMAGES: usize = 48;
+/// `workbench serve` in a process of its own, stopped when dropped.
+struct StoreProcess {
+    child: Child,
+    /// The store's standard output, kept open so that it can go on writing to it.
+    _stdout: BufReader<ChildStdout>,
+    url: String,
+}
+
+impl StoreProcess {
+    /// Starts the store on `root` with `latency`, and waits for the line that says
+    /// where it listens (`serving ROOT at http://ADDR/`).
+    fn start(root: &Path, latency: Duration) -> StoreProcess {
+        let binary = chapters::binary_path("workbench").expect("the workbench's path");
+        let latency = format!("{}ms", latency.as_millis());
+        let mut child = Command::new(&binary)
+            .args(["serve", "--root", &path_text(root), "--latency", &latency])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        let mut stdout = BufReader::new(child.stdout.take().expect("a piped stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("the store's first line");
+        let url = line
+            .trim()
+            .rsplit_once(" at ")
+            .map(|(_, url)| url.to_string())
+            .unwrap_or_else(|| panic!("the store said {line:?}, not where it listens"));
+        StoreProcess {
+            child,
+            _stdout: stdout,
+            url,
+        }
+    }
+
+    /// The processor time the store has used so far.
+    fn cpu_time(&self) -> Option<CpuTime> {
+        store_cost::process_cpu_time(self.child.id())
+    }
+}
+
+impl Drop for StoreProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// A workload ready to run: its images, where the thumbnails go, and the store serving
 /// them (stopped when this is dropped).
@@ -39,7 +91,7 @@ struct Prepared {
     out: String,
     /// The folder the thumbnails land in (directly, or through the store's PUT).
     out_dir: PathBuf,
-    _store: Option<RunningStore>,
+    store: Option<StoreProcess>,
     _dir: TempDir,
 }
 
@@ -60,13 +112,11 @@ impl Prepared {
                 (path_text(&images_dir), path_text(&out), out, None)
             }
             Workload::Io | Workload::Mixed => {
-                let mut config = StoreConfig::new(&images_dir);
-                config.latency = latency;
-                let store = RunningStore::start(config).expect("the embedded store starts");
-                let source = store.url().to_string();
+                let store = StoreProcess::start(&images_dir, latency);
+                let source = store.url.clone();
                 if workload == Workload::Mixed {
                     // PUT back to the store, which writes into its folder.
-                    let out = format!("{}thumbs/", store.url());
+                    let out = format!("{}thumbs/", store.url);
                     (source, out, images_dir.join("thumbs"), Some(store))
                 } else {
                     let out = dir.path().join("thumbs");
@@ -78,13 +128,14 @@ impl Prepared {
             source,
             out,
             out_dir,
-            _store: store,
+            store,
             _dir: dir,
         }
     }
 
-    /// Runs `chapter` once with `flags` and returns its wall time, outputs cleared first.
-    fn run(&self, chapter: &str, flags: &[String]) -> Duration {
+    /// Runs `chapter` once with `flags` and returns its wall time, outputs cleared first;
+    /// adds its processor time and the store's to `tally`.
+    fn run(&self, chapter: &str, flags: &[String], tally: &mut Tally) -> Duration {
         let _ = std::fs::remove_dir_all(&self.out_dir);
         std::fs::create_dir_all(&self.out_dir).expect("the output folder");
         let binary = chapters::binary_path(chapter).expect("the chapter's path");
@@ -92,11 +143,19 @@ impl Prepared {
         command
             .args(["--source", &self.source, "--out", &self.out, "--quiet"])
             .args(flags);
+        let store_before = self.store.as_ref().and_then(StoreProcess::cpu_time);
+        let chapter_before = children_cpu_time();
         let start = Instant::now();
         let output = command
             .output()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let elapsed = start.elapsed();
+        let chapter_cpu = children_cpu_time().since(chapter_before);
+        let store_after = self.store.as_ref().and_then(StoreProcess::cpu_time);
+        let store_cpu = store_before
+            .zip(store_after)
+            .map(|(before, after)| after.since(before));
+        tally.add(chapter_cpu, store_cpu);
         assert!(
             output.status.success(),
             "{chapter} {flags:?} failed: {}{}",
@@ -123,17 +182,57 @@ fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Times `chapter` with `flags` on `prepared`, one process per iteration.
+/// Times `chapter` with `flags` on `prepared`, one process per iteration, as benchmark
+/// `id`, whose full name is `name`; then writes the processor time per run of the
+/// chapter and the store beside criterion's result.
 fn time_process(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    id: BenchmarkId,
+    (id, name): (BenchmarkId, String),
     prepared: &Prepared,
     chapter: &str,
     flags: &[String],
 ) {
+    let tally = RefCell::new(Tally::default());
     group.bench_function(id, |b| {
-        b.iter_custom(|iterations| (0..iterations).map(|_| prepared.run(chapter, flags)).sum())
+        b.iter_custom(|iterations| {
+            (0..iterations)
+                .map(|_| prepared.run(chapter, flags, &mut tally.borrow_mut()))
+                .sum()
+        })
     });
+    write_cost(&name, &tally.borrow());
+}
+
+/// Writes the cost of benchmark `name` into its criterion folder, when criterion
+/// measures (`cargo bench` passes `--bench`); not in test mode (`-- --test`, or
+/// `cargo test --benches`), where criterion writes no result for it to sit beside.
+fn write_cost(name: &str, tally: &Tally) {
+    let arg = |flag: &str| std::env::args().any(|a| a == flag);
+    if !arg("--bench") || arg("--test") {
+        return;
+    }
+    let Some(cost) = tally.cost() else { return };
+    let folder = criterion_folder().join(name);
+    if let Err(e) = store_cost::write(&folder, name, cost) {
+        eprintln!(
+            "cannot write the cost of {name} into {}: {e}",
+            folder.display()
+        );
+    }
+}
+
+/// Criterion's output folder: `CRITERION_HOME`, or `criterion` in the target folder
+/// (this bench runs from `<target>/<profile>/deps/`).
+fn criterion_folder() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    let exe = std::env::current_exe().expect("the bench's own path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("the bench runs from <target>/<profile>/deps/");
+    target.join("criterion")
 }
 
 /// Settings for benchmarks that take from a tenth of a second to ten seconds per run:
@@ -154,7 +253,8 @@ fn workloads(c: &mut Criterion) {
         configure(&mut group);
         for chapter in runnable() {
             let id = BenchmarkId::from_parameter(chapter.name);
-            time_process(&mut group, id, &prepared, chapter.name, &[]);
+            let name = bench_id(workload, chapter.name);
+            time_process(&mut group, (id, name), &prepared, chapter.name, &[]);
         }
         group.finish();
     }
@@ -170,8 +270,9 @@ fn sweep(c: &mut Criterion) {
         let Some(flag) = chapter.sweep else { continue };
         for &workers in chapters::SWEEP_WORKERS {
             let id = BenchmarkId::new(chapter.name, workers);
+            let name = sweep_id(chapter.name, workers);
             let flags = [flag.to_string(), workers.to_string()];
-            time_process(&mut group, id, &prepared, chapter.name, &flags);
+            time_process(&mut group, (id, name), &prepared, chapter.name, &flags);
         }
     }
     group.finish();
@@ -185,21 +286,15 @@ fn gil(c: &mut Criterion) {
     let prepared = Prepared::new(Workload::Cpu, IMAGES);
     let mut group = c.benchmark_group(GIL_GROUP);
     configure(&mut group);
-    time_process(
-        &mut group,
-        BenchmarkId::from_parameter("threads"),
-        &prepared,
-        GIL_CHAPTER,
-        &[],
-    );
+    let id = |variant: &str| {
+        (
+            BenchmarkId::from_parameter(variant),
+            format!("{GIL_GROUP}/{variant}"),
+        )
+    };
+    time_process(&mut group, id("threads"), &prepared, GIL_CHAPTER, &[]);
     let flags = ["--gil".to_string()];
-    time_process(
-        &mut group,
-        BenchmarkId::from_parameter("gil"),
-        &prepared,
-        GIL_CHAPTER,
-        &flags,
-    );
+    time_process(&mut group, id("gil"), &prepared, GIL_CHAPTER, &flags);
     group.finish();
 }
 
@@ -215,7 +310,8 @@ fn broker(c: &mut Criterion) {
     configure(&mut group);
     for chapter in [chapters::ALL[0].name, distributed.name] {
         let id = BenchmarkId::new(chapter, BROKER_IMAGES);
-        time_process(&mut group, id, &prepared, chapter, &[]);
+        let name = format!("broker/{chapter}/{BROKER_IMAGES}");
+        time_process(&mut group, (id, name), &prepared, chapter, &[]);
     }
     group.finish();
 }

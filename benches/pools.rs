@@ -40,6 +40,7 @@ fn pools(c: &mut Criterion) {
         output: Output::Folder(output.path().to_path_buf()),
         http,
         max_pixels: DEFAULT_MAX_PIXELS,
+        max_decoded_bytes: workbench::job::default_max_decoded_bytes(),
         format: Default::default(),
     };
     let job = Job::new(job_spec, images, indicatif::ProgressBar::hidden());

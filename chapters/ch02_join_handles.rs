@@ -52,6 +52,7 @@ use workbench::cli;
 use workbench::contract::{Image, ImageError, Outcome};
 use workbench::job::Job;
 use workbench::patterns::panic_message::panic_message;
+use workbench::patterns::thread_life::tell_threads_refused;
 
 /// This chapter's flags.
 #[derive(Debug, Args)]
@@ -98,6 +99,7 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     thread::scope(|scope| {
         let mut outcomes = Vec::new();
         let mut running = Vec::new();
+        let mut refused = Vec::new(); // why the system gave no thread, per image
         for (number, image) in job.images().iter().enumerate() {
             // No `move`, no clone: the closure borrows `job` and `image` from `main`.
             let started = thread::Builder::new()
@@ -108,9 +110,14 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
                 Err(error) => {
                     let cause = ImageError::Io(format!("cannot start a thread: {error}"));
                     outcomes.push(job.finish(image, Err(cause)));
+                    refused.push(error);
                 }
             }
+            if (number + 1) % JOIN_EVERY == 0 {
+                outcomes.extend(gather_ended(job, &mut running, flags.in_order));
+            }
         }
+        tell_threads_refused(job, &refused);
         if flags.in_order {
             outcomes.extend(gather_in_input_order(job, running));
         } else {
@@ -122,6 +129,36 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     }) // Here the scope joins any thread still running (none: all were joined).
 }
 // ANCHOR_END: scope
+
+// ANCHOR: ended
+/// How many threads are started between two sweeps of [`gather_ended`].
+const JOIN_EVERY: usize = 64;
+
+/// While threads are still being started, joins those that have ended (in input
+/// order: only the first ones, up to the first still running). A thread that has ended
+/// still holds its stack until it is joined: with tens of thousands of images, threads
+/// kept unjoined until all are started exhaust the process's memory mappings (about
+/// 32,000 threads on Linux), and the program aborts with no summary.
+fn gather_ended(job: &Job, running: &mut Vec<Running>, in_order: bool) -> Vec<Outcome> {
+    let ended: Vec<Running> = if in_order {
+        let first_running = running
+            .iter()
+            .position(|(_, handle)| !handle.is_finished())
+            .unwrap_or(running.len());
+        running.drain(..first_running).collect()
+    } else {
+        let (ended, still_running) = std::mem::take(running)
+            .into_iter()
+            .partition(|(_, handle)| handle.is_finished());
+        *running = still_running;
+        ended
+    };
+    ended
+        .into_iter()
+        .map(|(image, handle)| outcome(job, image, handle.join()))
+        .collect()
+}
+// ANCHOR_END: ended
 
 // ANCHOR: input_order
 /// Joins the threads in the order they were started: `join` waits for that one thread.

@@ -8,7 +8,7 @@
 //! bounds how many run at once (`--concurrency`); results are taken as they complete.
 //! The resize is CPU work, so it goes *off* the runtime's threads: to tokio's blocking
 //! pool (`--cpu blocking`) or to rayon's pool with a oneshot channel back (`--cpu rayon`).
-//! Ctrl-C stops every task; images not finished are reported as cancelled.
+//! Ctrl-C starts no new image; those not started are reported as cancelled.
 //!
 //! **Python counterpart.** `asyncio` with `aiohttp`: `async def`, `await`,
 //! `asyncio.create_task` (here `JoinSet::spawn`), `asyncio.Semaphore`,
@@ -34,7 +34,6 @@
 //! image resizes, the downloads that are already answered cannot even be read, and their
 //! spans stretch.
 
-use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -111,7 +110,7 @@ async fn resize_off_runtime(
         Cpu::Rayon => {
             let (send, receive) = oneshot::channel();
             rayon::spawn(move || {
-                let _ = send.send(resize()); // The task may be gone (Ctrl-C): fine.
+                let _ = send.send(resize()); // The task may be gone (a panic): fine.
             });
             receive
                 .await
@@ -143,32 +142,12 @@ async fn thumbnail_all(job: AsyncJob, flags: Flags) -> Vec<Outcome> {
             thumbnail_one(&job, &image, &flags).await
         });
     }
-    // Registered before the first image finishes: from here on, Ctrl-C is ours.
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    let mut interrupted = false;
-    loop {
-        tokio::select! {
-            finished = tasks.join_next() => match finished {
-                Some(Ok(outcome)) => outcomes.push(outcome),
-                Some(Err(stopped)) if stopped.is_cancelled() => {} // Ctrl-C: counted below.
-                Some(Err(panic)) => eprintln!("a task panicked: {panic}"),
-                None => break, // Every task is done.
-            },
-            _ = &mut ctrl_c, if !interrupted => {
-                // Cancels every task at its next `.await`. A file write already on the
-                // blocking pool runs to its end: no half-written thumbnail.
-                interrupted = true;
-                tasks.abort_all();
-            }
-        }
-    }
-    if interrupted {
-        let done: HashSet<String> = outcomes.iter().map(|o| o.image.stem.clone()).collect();
-        for image in job.job().images() {
-            if !done.contains(&image.stem) {
-                outcomes.push(job.finish(image, Err(ImageError::Cancelled)));
-            }
+    // Ctrl-C needs nothing here: once the run is stopping, a task that gets its permit
+    // finds its image cancelled at `download`, and the tasks in flight finish.
+    while let Some(finished) = tasks.join_next().await {
+        match finished {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(panic) => eprintln!("a task panicked: {panic}"), // reported as lost
         }
     }
     outcomes

@@ -16,8 +16,8 @@
 //! channel says the same thing without counting workers.
 //!
 //! **In `src/`.** Nothing of its own: crossbeam's channels and the standard library's
-//! scoped threads are the whole machinery. Ctrl-C is a flag the downloaders check
-//! (`src/cli/shutdown.rs`).
+//! scoped threads are the whole machinery. Ctrl-C is the job's stop flag, which the
+//! downloaders check before each image (`src/cli/shutdown.rs` raises it).
 //!
 //! **Run it.**
 //!
@@ -92,7 +92,7 @@ struct Uploads<'a> {
 // ANCHOR: pipeline
 /// Builds the stages, connects them, and collects one outcome per image.
 fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
-    let stop = shutdown::ctrl_c_flag();
+    let stop = job.stop_flag();
     let resize_workers = flags.resize_workers.map_or_else(
         || thread::available_parallelism().map_or(1, usize::from),
         usize::from,
@@ -120,7 +120,6 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     thread::scope(|s| {
         for n in 0..usize::from(flags.download_workers) {
             let (todo, downloaded, done) = (todo_rx.clone(), downloaded.clone(), done.clone());
-            let stop = &stop;
             spawn(s, format!("download-{n:02}"), move || {
                 download_stage(job, todo, downloaded, done, stop)
             });
@@ -208,7 +207,7 @@ fn resize_stage<'a>(
 }
 
 /// Stage 3: store thumbnails; the worker that stores the last one of an image reports
-/// the image done (with the first error, if any of its uploads failed).
+/// the image done (all or nothing: if one upload failed, the others are taken back).
 fn upload_stage(job: &Job, resized: Receiver<Resized<'_>>, done: Sender<Outcome>) {
     for (uploads, index) in resized {
         let result = job.upload_one(uploads.image, &uploads.thumbs[index]);
@@ -221,6 +220,7 @@ fn upload_stage(job: &Job, resized: Receiver<Resized<'_>>, done: Sender<Outcome>
             let all_done = results.iter().all(Option::is_some);
             all_done.then(|| results.drain(..).flatten().collect())
         };
+        let finished = finished.map(|stored| job.spec().output.all_or_nothing(stored));
         if let Some(result) = finished {
             let _ = done.send(job.finish(uploads.image, result));
         }

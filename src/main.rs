@@ -31,7 +31,9 @@ const BACKPRESSURE_BATCH: usize = 3;
 #[derive(Parser)]
 #[command(
     name = "workbench",
-    about = "One thumbnail maker, written once per concurrency pattern."
+    about = "One thumbnail maker, written once per concurrency pattern.",
+    version = cli::version::VERSION,
+    long_version = cli::version::LONG_VERSION
 )]
 struct Cli {
     #[command(subcommand)]
@@ -498,6 +500,7 @@ fn write_report(
 ) -> Result<PathBuf> {
     let report = Report {
         workload: flags.workload,
+        latency: flags.latency,
         runs,
         backpressure,
         bench: Bench::read(criterion),

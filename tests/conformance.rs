@@ -13,8 +13,8 @@ use std::path::Path;
 use common::{Case, Run, TestCorpus, run_chapter};
 use workbench::chapters;
 use workbench::harness::corpus::{self, Sample};
-use workbench::harness::samples;
 use workbench::harness::store::{RunningStore, StoreConfig};
+use workbench::harness::{bombs, samples};
 use workbench::kernel::target_size;
 
 /// Every file of a folder, by name.
@@ -345,6 +345,67 @@ fn a_png_header_claiming_ten_gigapixels_is_refused() {
         "bad-bomb.png",
         bomb,
         "too many pixels: 100000x100000",
+    ));
+}
+
+// The image bombs (workbench::harness::bombs): each one costs its image a clear error
+// in every chapter, before a decoder spends the minutes or the gigabytes it asks for.
+
+#[test]
+fn a_progressive_jpeg_of_a_thousand_scans_is_refused() {
+    check_bad_input(Case::file(
+        "bad-scans.jpg",
+        bombs::progressive_scans(2000, 2000, 1000),
+        "too many scans",
+    ));
+}
+
+#[test]
+fn a_sixteen_bit_png_of_800_mb_decoded_is_refused() {
+    check_bad_input(Case::file(
+        "bad-deep.png",
+        bombs::png_of_zeros(10_000, 10_000),
+        "too much memory to decode: 10000x10000 needs 763 MiB",
+    ));
+}
+
+#[test]
+fn the_decoded_bytes_budget_is_carried_to_every_worker() {
+    // 1000x1000 RGBA at 16 bits: 7.6 MiB, over a budget of 4.
+    let mut case = Case::file(
+        "bad-deep.png",
+        bombs::png_of_zeros(1000, 1000),
+        "over the budget of 4 MiB",
+    );
+    case.flags = vec!["--max-decoded-mb".into(), "4".into()];
+    check_bad_input(case);
+}
+
+#[test]
+fn a_692_byte_jpeg_declaring_ten_thousand_squared_is_refused() {
+    check_bad_input(Case::file(
+        "bad-tiny-huge.jpg",
+        bombs::cut_short(10_000, 10_000, 692),
+        "truncated",
+    ));
+}
+
+#[test]
+fn a_photo_cut_short_with_its_end_marker_put_back_is_refused() {
+    let good = TestCorpus::first_jpeg();
+    check_bad_input(Case::file(
+        "bad-cut.jpg",
+        bombs::cut_with_end_marker(&good, good.len() * 6 / 10),
+        "truncated",
+    ));
+}
+
+#[test]
+fn a_jpeg_taller_than_the_decoder_counts_is_refused() {
+    check_bad_input(Case::file(
+        "bad-tall.jpg",
+        bombs::tall(65_535),
+        "beyond the decoder's limits",
     ));
 }
 

@@ -162,9 +162,10 @@ fn ch07_ctrl_c_stops_cleanly_and_still_reports() {
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert_eq!(output.status.code(), Some(130), "{stdout}");
     let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(summary["images"], 5);
+    assert_eq!(summary["stopped_by"], "SIGINT");
     let failed = summary["failed"].as_array().unwrap();
     assert!(!failed.is_empty(), "nothing was cancelled: {summary}");
     for failure in failed {

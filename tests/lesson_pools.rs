@@ -1,7 +1,8 @@
 //! Lesson tests of chapters 4 and 5: the thread pool's futures behave like Python's, a
 //! pool overlaps work and `--hold-lock` does not, worker processes put their spans on the
-//! parent's timeline, a crashed worker costs one retry and not the batch, and no worker
-//! process outlives its parent. Structural facts only: no assertion on speed.
+//! parent's timeline, a crashed worker costs one retry and not the batch, nor does the
+//! fork server's death, and no worker process outlives its parent. Structural facts
+//! only: no assertion on speed.
 
 mod common;
 
@@ -449,4 +450,34 @@ fn ch05_leaves_no_worker_behind_even_when_killed() {
             "{start}: workers outlived their killed parent"
         );
     }
+}
+
+#[test]
+fn ch05_the_fork_servers_death_is_survived_by_spawning_and_said() {
+    let corpus = TestCorpus::new();
+    let store = serve(corpus.dir.path(), Duration::from_millis(400));
+    let out = tempfile::tempdir().unwrap();
+    let trace = out.path().join("trace.json");
+    let flags = ["--workers", "2", "--start", "forkserver"];
+    let child = start_ch05(store.url(), out.path(), &trace, &flags);
+    wait_for_workers(child.id(), processes("forkserver"));
+    // The fork server is the chapter's only child (the workers are the server's).
+    let server = descendants(child.id())
+        .into_iter()
+        .find(|pid| stat(*pid).is_some_and(|(ppid, _)| ppid == child.id()))
+        .unwrap();
+    thread::sleep(Duration::from_millis(150)); // the workers are on their first download
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{summary} {stderr}");
+    assert_eq!(summary["thumbnails"], 5 * 3, "{summary}");
+    assert!(stderr.contains("the fork server is gone"), "{stderr}");
+    let notes = summary["notes"].to_string();
+    assert!(notes.contains("starting workers with spawn"), "{notes}");
 }

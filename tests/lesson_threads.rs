@@ -135,6 +135,47 @@ fn ch01_limit_caps_the_downloads_in_flight() {
 }
 
 #[test]
+fn ch01_thread_states_put_new_first_and_dead_last_on_every_lane() {
+    let corpus = TestCorpus::new();
+    let run = traced_run("ch01-threads", &corpus, &["--thread-states"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The table: a header, then one row per thread, each with five figures.
+    let rows: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("image-"))
+        .collect();
+    assert_eq!(rows.len(), corpus.files.len(), "{}", run.stderr);
+    assert!(rows.iter().all(|r| r.split_whitespace().count() == 6));
+    let lanes: std::collections::BTreeSet<&str> =
+        run.trace.spans.iter().map(|s| s.worker.as_str()).collect();
+    for lane in lanes {
+        let spans: Vec<&Span> = run
+            .trace
+            .spans
+            .iter()
+            .filter(|s| s.worker == lane)
+            .collect();
+        let of = |phase| {
+            spans
+                .iter()
+                .filter(|s| s.phase == phase)
+                .collect::<Vec<_>>()
+        };
+        let (new, dead) = (of(Phase::Starting), of(Phase::Unjoined));
+        assert_eq!((new.len(), dead.len()), (1, 1), "{lane}: {spans:?}");
+        let work = spans.iter().filter(|s| s.phase.is_work());
+        let first = work.clone().map(|s| s.start_us).min().unwrap();
+        let last = work.map(|s| s.end_us).max().unwrap();
+        // New before any work, dead after all of it, and each on its own image.
+        assert!(new[0].end_us <= first && last <= dead[0].start_us, "{lane}");
+        assert!(spans.iter().all(|s| s.image == spans[0].image), "{lane}");
+    }
+    // A thread's birth and death are not work: the summary's figures are unchanged.
+    assert_eq!(run.summary["thumbnails"], corpus.files.len() * 3);
+}
+
+#[test]
 fn ch01_a_detached_thread_is_never_joined_nor_cleaned_up() {
     let corpus = TestCorpus::new();
     let run = traced_run("ch01-threads", &corpus, &["--detach"]);

@@ -7,11 +7,13 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use workbench::chapters;
 use workbench::contract::Summary;
 use workbench::harness::workload::Workload;
 use workbench::platform::CpuTime;
+use workbench::report::store_cost::{self, Cost};
 use workbench::report::{Bench, Machine, Report, Results, Run, Sample, Written, bench_id};
 use workbench::trace::{Phase, Span, Trace};
 
@@ -207,6 +209,7 @@ fn a_partial_criterion_folder_gives_the_charts_it_can_and_names_the_rest() {
     let out = tempfile::tempdir().unwrap();
     let report = Report {
         workload: Workload::Mixed,
+        latency: Duration::from_millis(50),
         runs: Vec::new(),
         backpressure: Vec::new(),
         bench: Bench::read(criterion.path()),
@@ -272,6 +275,7 @@ fn the_gil_chart_has_ch00_as_its_baseline_and_bench_words_come_from_the_numbers(
     let out = tempfile::tempdir().unwrap();
     let report = Report {
         workload: Workload::Mixed,
+        latency: Duration::from_millis(50),
         runs: Vec::new(),
         backpressure: Vec::new(),
         bench: Bench::read(criterion.path()),
@@ -317,6 +321,131 @@ fn the_gil_chart_has_ch00_as_its_baseline_and_bench_words_come_from_the_numbers(
     assert_page_holds_everything(&written);
 }
 
+/// The cells of `column` in a CSV the report wrote, by the first column.
+fn csv_column(path: &Path, column: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == column).unwrap();
+    lines
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            (cells[0].to_string(), cells[at].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_floor_comes_from_the_kernel_bench_and_is_drawn_tabled_and_stored() {
+    let criterion = tempfile::tempdir().unwrap();
+    let ch00 = chapters::ALL[0].name;
+    // 10 ms per photo on one core: 48 photos on 2 cores are 0.24 s of CPU steps.
+    criterion_result(
+        criterion.path(),
+        "kernel/jpeg_1920x1280_to_32_64_200",
+        0.010,
+    );
+    criterion_result(criterion.path(), &bench_id(Workload::Cpu, ch00), 4.0);
+    criterion_result(criterion.path(), &bench_id(Workload::Mixed, ch00), 5.0);
+    let mut machine = Machine::this();
+    machine.cores = 2;
+    let out = tempfile::tempdir().unwrap();
+    let report = Report {
+        workload: Workload::Mixed,
+        latency: Duration::from_millis(50),
+        runs: Vec::new(),
+        backpressure: Vec::new(),
+        bench: Bench::read(criterion.path()),
+        machine,
+    };
+    let written = report.write(out.path()).unwrap();
+    let text = std::fs::read_to_string(&written.report).unwrap();
+    assert!(text.contains("the kernel bench"), "{text}");
+    assert!(text.contains("The floor (red line)"), "{text}");
+
+    // The floor table: one row per workload; mixed pays two round trips of 50 ms more
+    // than cpu, and the CPU steps set both.
+    let floors: Vec<(String, f64)> = csv_column(&out.path().join("floor.csv"), "floor s")
+        .into_iter()
+        .map(|(w, f)| (w, f.parse().unwrap()))
+        .collect();
+    let names: Vec<&str> = floors.iter().map(|(w, _)| w.as_str()).collect();
+    assert_eq!(names, ["cpu", "io", "mixed"]);
+    let (cpu, mixed) = (floors[0].1, floors[2].1);
+    assert!((0.24..1.0).contains(&cpu), "{floors:?}");
+    assert!((mixed - cpu - 0.100).abs() < 0.002, "{floors:?}");
+    let set_by = csv_column(&out.path().join("floor.csv"), "set by");
+    assert_eq!(set_by[0].1, "the cores");
+    assert_eq!(set_by[2].1, "the cores");
+
+    // The workload's table gives the distance, and results.json the floor.
+    let distance = csv_column(&out.path().join("bench-cpu.csv"), "wall / floor");
+    assert_eq!(distance[0].0, ch00);
+    let shown: f64 = distance[0].1.parse().unwrap();
+    // The floor in the CSV is rounded to the millisecond, the distance is not.
+    let expected = 4.0 / cpu;
+    assert!(
+        (shown - expected).abs() < expected * 0.01,
+        "{shown} vs 4.0 / {cpu}"
+    );
+    let results = Results::read(&written.results).unwrap();
+    let row = results
+        .rows
+        .iter()
+        .find(|r| r.measure == "bench" && r.workload == "mixed" && r.chapter == ch00)
+        .unwrap();
+    assert!((row.floor_s.unwrap() - mixed).abs() < 0.001, "{row:?}");
+    assert!(results.tables.contains_key("floor"));
+
+    // The chart draws it as a named line.
+    let chart = std::fs::read_to_string(out.path().join("bench-cpu.svg")).unwrap();
+    assert!(chart.contains("floor "), "{chart}");
+    assert_page_holds_everything(&written);
+}
+
+#[test]
+fn the_store_s_processor_time_stands_beside_the_chapter_s() {
+    let criterion = tempfile::tempdir().unwrap();
+    let ch00 = chapters::ALL[0].name;
+    let name = bench_id(Workload::Mixed, ch00);
+    criterion_result(criterion.path(), &name, 2.0);
+    let cost = Cost {
+        user_s: 1.25,
+        system_s: 0.5,
+        store_cpu_s: Some(0.4),
+        runs: 12,
+    };
+    store_cost::write(&criterion.path().join(&name), &name, cost).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report = Report {
+        workload: Workload::Mixed,
+        latency: Duration::from_millis(50),
+        runs: Vec::new(),
+        backpressure: Vec::new(),
+        bench: Bench::read(criterion.path()),
+        machine: Machine::this(),
+    };
+    let written = report.write(out.path()).unwrap();
+    let table = out.path().join("bench-mixed.csv");
+    for (column, shown) in [
+        ("user s", "1.25"),
+        ("system s", "0.50"),
+        ("store CPU s", "0.40"),
+    ] {
+        assert_eq!(
+            csv_column(&table, column),
+            [(ch00.to_string(), shown.to_string())]
+        );
+    }
+    let results = Results::read(&written.results).unwrap();
+    let row = results
+        .rows
+        .iter()
+        .find(|r| r.measure == "bench" && r.chapter == ch00)
+        .unwrap();
+    assert_eq!((row.user_s, row.store_cpu_s), (Some(1.25), Some(0.4)));
+}
+
 /// A report of two chapters on `io`, each timed three times at `seconds` +- 1%.
 fn two_chapter_results(folder: &Path, seconds: [f64; 2]) {
     let runs = chapters::ALL[..2]
@@ -335,6 +464,10 @@ fn two_chapter_results(folder: &Path, seconds: [f64; 2]) {
                 overlap: 1.0,
                 peak_rss_mb: 10.0,
                 skipped: Vec::new(),
+                cancelled: 0,
+                stopped_by: None,
+                notes: Vec::new(),
+                retries: 0,
             };
             let trace = Trace {
                 chapter: chapter.name.into(),
@@ -367,6 +500,7 @@ fn two_chapter_results(folder: &Path, seconds: [f64; 2]) {
         .collect();
     let report = Report {
         workload: Workload::Io,
+        latency: Duration::from_millis(50),
         runs,
         backpressure: Vec::new(),
         bench: Bench::read(&folder.join("no-criterion")),
@@ -410,6 +544,7 @@ fn a_missing_criterion_folder_is_explained_not_fatal() {
     let out = tempfile::tempdir().unwrap();
     let report = Report {
         workload: Workload::Mixed,
+        latency: Duration::from_millis(50),
         runs: Vec::new(),
         backpressure: Vec::new(),
         bench: Bench::read(&out.path().join("does-not-exist")),
@@ -455,6 +590,10 @@ fn pipeline_run(waiting: u64) -> Run {
         overlap: 1.0,
         peak_rss_mb: 50.0,
         skipped: Vec::new(),
+        cancelled: 0,
+        stopped_by: None,
+        notes: Vec::new(),
+        retries: 0,
     };
     Run {
         summary,
@@ -475,6 +614,7 @@ fn a_busy_machine_and_an_inverted_backpressure_table_are_flagged() {
     machine.load_before = Some([67.0, 60.0, 50.0]);
     let report = Report {
         workload: Workload::Mixed,
+        latency: Duration::from_millis(50),
         runs: Vec::new(),
         backpressure: vec![
             ("bounded (capacity 4)".into(), pipeline_run(6)),

@@ -306,3 +306,30 @@ fn plain_http_to_a_remote_endpoint_is_refused() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("plain HTTP"), "{}", run.stderr);
 }
+
+#[test]
+fn a_failed_image_says_which_of_its_thumbnails_are_in_the_bucket() {
+    let server = S3Server::start();
+    let corpus = TestCorpus::new();
+    // s3s-fs keeps an object as a file: a folder at the largest thumbnail's key makes
+    // its PUT fail after the two smaller ones were stored.
+    fs::create_dir_all(server.bucket("partial").join("out/img-000_200.jpg")).unwrap();
+    let mut flags = server.flags(SECRET_KEY);
+    flags.extend(["--out".into(), "s3://partial/out/".into()]);
+    let run = run_chapter(
+        "ch00-sequential",
+        corpus.dir.path().to_str().unwrap(),
+        &flags,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let failed = run.summary["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(error.starts_with("HTTP "), "{error}");
+    assert!(
+        error.ends_with(
+            "(stored before the failure, still on the server: img-000_32.jpg, img-000_64.jpg)"
+        ),
+        "{error}"
+    );
+}

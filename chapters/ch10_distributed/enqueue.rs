@@ -74,8 +74,8 @@ pub async fn enqueue_and_collect(
     let images: HashMap<&str, &Image> = job.images().iter().map(|i| (i.stem.as_str(), i)).collect();
     let mut outcomes: HashMap<String, Outcome> = HashMap::new();
     let mut deliveries = Deliveries::default();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let stop = stop_requested(job);
+    tokio::pin!(stop);
     while outcomes.len() < images.len() {
         tokio::select! {
             Some(Ok(message)) = results.next() => {
@@ -113,10 +113,10 @@ pub async fn enqueue_and_collect(
                     outcomes.insert(image.stem.clone(), job.finish(image, Err(ImageError::Io(why))));
                 }
             }
-            _ = &mut ctrl_c => break,
+            () = &mut stop => break,
         }
     }
-    // Images with no result (Ctrl-C) are cancelled; the driver names them.
+    // Images with no result (Ctrl-C, SIGTERM) are cancelled; the driver names them.
     for image in job.images() {
         if !outcomes.contains_key(&image.stem) {
             outcomes.insert(
@@ -128,6 +128,14 @@ pub async fn enqueue_and_collect(
     Ok((outcomes.into_values().collect(), deliveries))
 }
 // ANCHOR_END: enqueue
+
+/// Resolves once the run is asked to stop: the driver raises the job's stop flag at
+/// Ctrl-C or SIGTERM. A flag has nothing to await, so it is looked at every 50 ms.
+async fn stop_requested(job: &Job) {
+    while !job.stop_requested() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
 
 // ANCHOR: publish
 /// Publishes one job per image, each with its key as the message id, and waits for the
@@ -147,6 +155,7 @@ async fn publish_jobs<'a>(
             out: spec.output.to_string(),
             http: spec.http,
             max_pixels: spec.max_pixels,
+            max_decoded_bytes: spec.max_decoded_bytes,
             format: spec.format,
         };
         let payload = serde_json::to_vec(&message).map_err(|e| e.to_string())?;

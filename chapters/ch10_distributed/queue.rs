@@ -151,6 +151,9 @@ pub struct JobMessage {
     pub http: HttpConfig,
     /// The pixel budget.
     pub max_pixels: u64,
+    /// The decoded-bytes budget.
+    #[serde(default = "workbench::job::default_max_decoded_bytes")]
+    pub max_decoded_bytes: u64,
     /// The thumbnails' format (`--format`).
     #[serde(default)]
     pub format: OutputFormat,

@@ -39,7 +39,9 @@ const RETRY_DELAY: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "ch10-distributed worker",
-    about = "Pulls thumbnail jobs from the broker"
+    about = "Pulls thumbnail jobs from the broker",
+    version = workbench::cli::version::VERSION,
+    long_version = workbench::cli::version::LONG_VERSION
 )]
 pub struct WorkerFlags {
     /// The broker [default: $NATS_URL, else nats://127.0.0.1:4222].
@@ -279,6 +281,7 @@ fn thumbnail(
             output,
             http: message.http,
             max_pixels: message.max_pixels,
+            max_decoded_bytes: message.max_decoded_bytes,
             format: message.format,
         };
         let job = Job::new(spec, Vec::new(), indicatif::ProgressBar::hidden());

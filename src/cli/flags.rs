@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 
-use crate::contract::{HttpConfig, OutputFormat, Sizes};
+use crate::contract::{DecodeLimits, HttpConfig, OutputFormat, Sizes};
 use crate::harness::store::StoreConfig;
 use crate::harness::workload::Workload;
 use crate::io::s3::S3Flags;
 use crate::kernel::DEFAULT_MAX_PIXELS;
+
+use super::version::{LONG_VERSION, VERSION};
 
 /// The flags every chapter has.
 #[derive(Debug, Clone, Args)]
@@ -17,12 +19,12 @@ pub struct Common {
     /// Where the images come from: a folder, a file of URLs (one per line), or an HTTP
     /// prefix that lists its objects. Without it, the default corpus is served by the
     /// embedded store.
-    #[arg(long, value_name = "FOLDER|FILE|URL")]
+    #[arg(long, value_name = "FOLDER|FILE|URL", value_parser = place)]
     pub source: Option<String>,
 
     /// Where the thumbnails go: a folder, or an HTTP prefix that accepts PUT (by
     /// default, the folder out/CHAPTER/).
-    #[arg(long, value_name = "FOLDER|URL")]
+    #[arg(long, value_name = "FOLDER|URL", value_parser = place)]
     pub out: Option<String>,
 
     /// A ready-made workload (used when --source is not given): `cpu` reads the corpus
@@ -62,6 +64,17 @@ pub struct Common {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
 
+    /// The longest one transfer may take in all, retries included, however steadily its
+    /// bytes come (`30s`, `2m`): --timeout bounds each silence, this bounds the total.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub deadline: Duration,
+
+    /// How many times a request that failed for a passing reason (connection refused or
+    /// reset, a timeout, HTTP 429, 500, 502, 503, 504) is tried again, after a random
+    /// wait that doubles at each try.
+    #[arg(long, default_value_t = HttpConfig::default().retries)]
+    pub retries: u32,
+
     /// Trust the certificates in this PEM file for HTTPS, besides the system's (or
     /// those of $SSL_CERT_FILE): a self-signed server's, a private CA's.
     #[arg(long, value_name = "FILE")]
@@ -71,25 +84,31 @@ pub struct Common {
     #[arg(long, default_value_t = DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
 
+    /// Images whose decoded pixels would take more than this many MiB (width x height x
+    /// channels x bytes per sample) are refused unread; at the default, eight workers
+    /// hold at most 2 GiB of decoded pixels.
+    #[arg(long, default_value_t = DecodeLimits::DEFAULT.max_decoded_bytes >> 20, value_parser = clap::value_parser!(u64).range(1..=1 << 40))]
+    pub max_decoded_mb: u64,
+
     /// The largest image accepted, in bytes.
     #[arg(long, default_value_t = HttpConfig::default().max_bytes)]
     pub max_bytes: u64,
 
     /// Images in the generated corpus.
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = 48, help_heading = STORE_HEADING)]
     pub count: usize,
 
     /// Add the real-photo samples to the generated corpus: a JPEG for each EXIF
     /// orientation, a Display P3 photo, WebP files and a GIF.
-    #[arg(long)]
+    #[arg(long, help_heading = STORE_HEADING)]
     pub photos: bool,
 
     /// The embedded store's knobs, used when it serves the corpus.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = STORE_HEADING)]
     pub store: StoreFlags,
 
     /// Credentials and endpoint for `s3://` sources and outputs.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = S3_HEADING)]
     pub s3: S3Flags,
 }
 
@@ -114,9 +133,15 @@ pub struct StoreFlags {
     #[arg(long, value_parser = parse_bytes)]
     pub bandwidth: Option<u64>,
 
-    /// Embedded store: the share of images that answer 503 (chosen by --fail-seed).
+    /// Embedded store: the share of images that answer 503 (chosen by --fail-seed),
+    /// every time they are asked for: a permanent failure.
     #[arg(long, default_value_t = 0.0)]
     pub fail_rate: f64,
+
+    /// Embedded store: the share of requests, drawn afresh each time, that fail in
+    /// passing (a 503, or the connection closed unanswered): a retry gets through.
+    #[arg(long, default_value_t = 0.0)]
+    pub flaky_rate: f64,
 
     /// Embedded store: the seed that picks which images fail.
     #[arg(long, alias = "seed", default_value_t = 0)]
@@ -135,6 +160,7 @@ impl StoreFlags {
         config.bandwidth = self.bandwidth;
         config.fail_rate = self.fail_rate;
         config.seed = self.fail_seed;
+        config.flaky_rate = self.flaky_rate;
         config.max_conns = self.max_conns;
         config
     }
@@ -179,13 +205,55 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     Ok(value.saturating_mul(scale))
 }
 
-/// The flags of a chapter: the common ones and the chapter's own (`F`).
+/// The flags of a chapter: the chapter's own (`F`), listed first by `--help` because
+/// they are the lesson, then the common ones under their headings.
 #[derive(Debug, Parser)]
 struct ChapterCli<F: Args> {
     #[command(flatten)]
-    common: Common,
-    #[command(flatten)]
     chapter: F,
+    #[command(flatten, next_help_heading = JOB_HEADING)]
+    common: Common,
+}
+
+/// `--help`'s heading over the flags that say what the job is.
+const JOB_HEADING: &str = "Job";
+/// `--help`'s heading over the corpus and the embedded store's knobs.
+const STORE_HEADING: &str = "Corpus and embedded store (when no --source is given)";
+/// `--help`'s heading over the S3 flags.
+const S3_HEADING: &str = "S3 (for s3:// sources and outputs)";
+
+/// Reads `--source` and `--out`: refuses a URL scheme the workbench does not read, so
+/// that `htp://host/` is a usage error (exit 2), not a folder called `htp:`.
+fn place(text: &str) -> Result<String, String> {
+    crate::io::scheme::check(text).map(|()| text.to_string())
+}
+
+/// What `--help` ends with: examples, and what the exit codes mean.
+fn after_help(chapter: &str) -> String {
+    let examples = [
+        ("the default corpus, served by the embedded store", ""),
+        (
+            "a folder in, a folder out",
+            " --source photos/ --out thumbs/",
+        ),
+        (
+            "a bucket in and out, the summary as one JSON line",
+            " --source s3://bucket/in/ --out s3://bucket/out/ --json",
+        ),
+    ];
+    let mut text = String::from("Examples:\n");
+    for (what, flags) in examples {
+        text += &format!("  # {what}\n  {chapter}{flags}\n");
+    }
+    text += "\nExit codes:\n\
+             \x20 0    every image has its thumbnails\n\
+             \x20 1    some images failed; each is named with its cause\n\
+             \x20 2    the run could not start: a bad flag, an unreadable or empty source, an unwritable output\n";
+    if chapter == "ch06-shared-state" {
+        text += "  3    --deadlock only: the deadlock it provokes was detected and reported\n";
+    }
+    text += "  130  a second Ctrl-C ended the run at once";
+    text
 }
 
 /// Parses the command line of `chapter`: the common flags and the chapter's own.
@@ -200,15 +268,23 @@ pub fn parse_from<F: Args>(
     chapter: &str,
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> (Common, F) {
-    let about = crate::chapters::find(chapter).map_or("", |c| c.pattern);
-    let matches = ChapterCli::<F>::command()
-        .name(chapter.to_string())
-        .about(about)
-        .get_matches_from(args);
+    let matches = command::<F>(chapter).get_matches_from(args);
     match ChapterCli::<F>::from_arg_matches(&matches) {
         Ok(cli) => (cli.common, cli.chapter),
         Err(error) => error.exit(),
     }
+}
+
+/// The command line of `chapter`, with its own flags `F`: what `--help` and `--version`
+/// print, and what parsing accepts.
+pub fn command<F: Args>(chapter: &str) -> clap::Command {
+    let about = crate::chapters::find(chapter).map_or("", |c| c.pattern);
+    ChapterCli::<F>::command()
+        .name(chapter.to_string())
+        .about(about)
+        .version(VERSION)
+        .long_version(LONG_VERSION)
+        .after_help(after_help(chapter))
 }
 
 #[cfg(test)]
@@ -245,6 +321,8 @@ mod tests {
         assert_eq!(config.root, std::path::Path::new("corpus"));
         assert_eq!(config.latency, Duration::from_millis(10));
         assert_eq!((config.fail_rate, config.seed), (0.5, 0));
+        let flaky = Knobs::try_parse_from(["serve", "--flaky-rate", "0.25"]).unwrap();
+        assert_eq!(flaky.store.config("corpus").flaky_rate, 0.25);
         // `--seed` is the older name of `--fail-seed`, still accepted.
         for flag in ["--fail-seed", "--seed"] {
             let parsed = Knobs::try_parse_from(["serve", flag, "7"]).unwrap().store;

@@ -17,6 +17,7 @@ pub mod flags;
 pub mod python;
 mod setup;
 pub mod shutdown;
+pub mod version;
 
 pub use flags::{
     Common, NoFlags, StoreFlags, TraceFormat, parse, parse_bytes, parse_duration, parse_from,
@@ -34,14 +35,15 @@ use crate::contract::{Failure, HttpConfig, Image, ImageError, Outcome, SetupErro
 use crate::io::HttpClient;
 use crate::job::{self, Job, JobSpec};
 use crate::platform::peak_rss_mb;
-use crate::trace::{Trace, now_us};
+use crate::trace::{Phase, Trace, now_us};
 
 /// Runs a chapter: parses its flags, prepares the job, calls `schedule` with the job and
 /// the chapter's flags, then reports. `schedule` is the chapter: it must return one
 /// outcome per image of `job.images()`, in any order.
 ///
 /// Exit code: 0 when every image succeeded, 1 when some failed, 2 when the run could not
-/// start (a bad flag, an unreadable or empty source, an unwritable output).
+/// start (a bad flag, an unreadable or empty source, an unwritable output), and 128 + the
+/// signal's number when Ctrl-C (130) or SIGTERM (143) stopped it (see [`shutdown`]).
 pub fn run<F: Args>(chapter: &str, schedule: impl FnOnce(&Job, &F) -> Vec<Outcome>) -> ExitCode {
     let (common, flags) = parse::<F>(chapter);
     run_with(chapter, &common, |job| schedule(job, &flags))
@@ -54,6 +56,9 @@ pub fn run_with(
     schedule: impl FnOnce(&Job) -> Vec<Outcome>,
 ) -> ExitCode {
     match drive(chapter, common, schedule) {
+        Ok(summary) if summary.stopped_by.is_some() => {
+            ExitCode::from(shutdown::exit_code().unwrap_or(130))
+        }
         Ok(summary) if summary.failed.is_empty() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(1),
         Err(error) => {
@@ -77,6 +82,8 @@ pub fn drive(
     let http = HttpConfig {
         timeout: common.timeout,
         max_bytes: common.max_bytes,
+        retries: common.retries,
+        deadline: common.deadline,
     };
     let client = HttpClient::new(&http);
     let listed = setup.source.list(&client)?;
@@ -87,12 +94,16 @@ pub fn drive(
         output: setup.output.clone(),
         http,
         max_pixels: common.max_pixels,
+        max_decoded_bytes: common.max_decoded_mb << 20,
         format: common.format,
     };
     let progress = progress_bar(images.len() as u64, common.quiet || common.json);
     let job = Job::new(spec, images, progress.clone());
     job::set_quiet(common.quiet);
 
+    // From here on Ctrl-C and SIGTERM stop the run instead of killing it: no new image
+    // starts, and the summary below is still printed.
+    shutdown::listen(job.stop_flag().clone());
     let start_us = now_us();
     let outcomes = schedule(&job);
     let end_us = now_us();
@@ -117,6 +128,8 @@ pub fn drive(
     let mut summary = summarise(chapter, &outcomes, &trace);
     summary.peak_rss_mb += job.workers_peak_rss_mb();
     summary.skipped = listed.skipped;
+    summary.notes = job.notes();
+    summary.stopped_by = shutdown::received().map(String::from);
     if common.json {
         println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     } else {
@@ -178,6 +191,17 @@ pub fn summarise(chapter: &str, outcomes: &[Outcome], trace: &Trace) -> Summary 
         overlap: figures.overlap,
         peak_rss_mb: peak_rss_mb(),
         skipped: Vec::new(),
+        retries: trace
+            .spans
+            .iter()
+            .filter(|span| span.phase == Phase::RetryWait)
+            .count(),
+        cancelled: outcomes
+            .iter()
+            .filter(|o| o.result == Err(ImageError::Cancelled))
+            .count(),
+        stopped_by: None,
+        notes: Vec::new(),
     }
 }
 

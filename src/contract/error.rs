@@ -19,6 +19,27 @@ pub enum KernelError {
         height: u64,
         budget: u64,
     },
+    /// Its decoded pixels would take more memory than the budget: refused before
+    /// decoding.
+    #[error(
+        "too much memory to decode: {width}x{height} needs {needed_mib} MiB, over the budget of {budget_mib} MiB (--max-decoded-mb)"
+    )]
+    TooManyBytes {
+        width: u64,
+        height: u64,
+        needed_mib: u64,
+        budget_mib: u64,
+    },
+    /// A progressive JPEG with more scans than the limit: each is a pass over the whole
+    /// picture.
+    #[error(
+        "too many scans: the JPEG has more than {limit} (each one decodes the whole image again)"
+    )]
+    TooManyScans { limit: u32 },
+    /// Within every budget, but past what the decoder can count (jpeg-decoder counts rows
+    /// in 16 bits).
+    #[error("beyond the decoder's limits: {0}")]
+    BeyondDecoder(String),
     /// Damaged, truncated, or a variant this kernel does not decode.
     #[error("corrupt image: {0}")]
     Corrupt(String),
@@ -48,6 +69,13 @@ pub enum ImageError {
     /// Reading or writing failed.
     #[error("{0}")]
     Io(String),
+    /// Storing one of the image's thumbnails failed after others were stored on a
+    /// server, where they could not be taken back: the cause, and which are there.
+    #[error("{cause} (stored before the failure, still on the server: {})", .stored.join(", "))]
+    Incomplete {
+        cause: Box<ImageError>,
+        stored: Vec<String>,
+    },
     /// The worker handling the image panicked (chapters that catch panics report this).
     #[error("worker panicked: {0}")]
     Panicked(String),

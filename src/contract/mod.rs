@@ -17,7 +17,7 @@ mod thumbnail;
 
 pub use error::{ImageError, KernelError, SetupError};
 pub use image::{Image, Location, assign_stems, thumbnail_name};
-pub use limits::HttpConfig;
+pub use limits::{DecodeLimits, HttpConfig};
 pub use sizes::Sizes;
 pub use summary::{Failure, Outcome, Skipped, Summary};
 pub use thumbnail::{Format, OutputFormat, Thumbnail};

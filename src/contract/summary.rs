@@ -61,6 +61,28 @@ pub struct Summary {
     /// Files the source listed that are not images of the batch, with the reason.
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+    /// Requests tried again after a failure that may pass (a refused connection, a 503):
+    /// the `retry_wait` spans of the trace.
+    #[serde(default)]
+    pub retries: usize,
+    /// Images cancelled because the run was stopped before they started (they are among
+    /// `failed` too, with the error `cancelled`). Like the two fields below, it is left
+    /// out of the JSON when there is nothing to say, so an ordinary run's line is as
+    /// before.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cancelled: usize,
+    /// The signal that stopped the run (`SIGINT`, `SIGTERM`), if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
+    /// What happened to the run as a whole: a worker start-up that had to change,
+    /// threads that could not be started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Whether a count is zero (for `skip_serializing_if`, which takes a reference).
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Summary {
@@ -91,11 +113,24 @@ impl fmt::Display for Summary {
             "  time in download {:.2} s, resize {:.2} s, upload {:.2} s; overlap {:.2}; peak memory {:.0} MiB",
             self.download_s, self.resize_s, self.upload_s, self.overlap, self.peak_rss_mb
         )?;
+        if self.retries > 0 {
+            writeln!(f, "  {} requests tried again", self.retries)?;
+        }
         for failure in &self.failed {
             writeln!(f, "  failed: {}: {}", failure.source, failure.error)?;
         }
         for skipped in &self.skipped {
             writeln!(f, "  skipped: {}: {}", skipped.source, skipped.reason)?;
+        }
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
+        }
+        if let Some(signal) = &self.stopped_by {
+            writeln!(
+                f,
+                "  stopped by {signal}: {} images cancelled before they started",
+                self.cancelled
+            )?;
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use super::claims::{
     printed, thumbnails_identical,
 };
 use super::{Exercise, Stage, Trial};
-use crate::trace::Phase;
+use crate::trace::{Phase, Span};
 
 /// Every exercise, in reading order.
 pub const ALL: &[Exercise] = &[
@@ -288,6 +288,25 @@ pub const ALL: &[Exercise] = &[
         stage: Stage::new(),
         check: two_downloads_at_most,
     },
+    Exercise {
+        name: "ex07-retry",
+        chapter: "ch07-async",
+        file: "ch07/retry.rs",
+        concept: "retries with backoff and full jitter against a busy store",
+        hints: &[
+            "A `loop` around `job.download(image).await`: return on success, on a failure that \
+             cannot pass, or when `retry == RETRIES`.",
+            "The wait before retry n: `(FIRST_WAIT * 2_u32.pow(n)).mul_f64(fastrand::f64())`, \
+             awaited through `job.retry_wait(image, pause)`.",
+        ],
+        stage: Stage {
+            flaky_rate: 0.3,
+            fail_seed: RETRY_SEED,
+            flags: &["--retries", "0"],
+            ..Stage::new()
+        },
+        check: retries_wait_between_tries,
+    },
     // Chapter 8: the event loop.
     Exercise {
         name: "ex08-callbacks",
@@ -312,6 +331,25 @@ pub const ALL: &[Exercise] = &[
         ],
         stage: Stage::new(),
         check: starts_staggered,
+    },
+    Exercise {
+        name: "ex08-protocol",
+        chapter: "ch08-event-loop",
+        file: "ch08/protocol.rs",
+        concept: "a protocol: a connection as callbacks, and a transport to write to",
+        hints: &[
+            "`connection_made` gets the transport: `transport.write(&self.request)`, and keep \
+             `transport.clone()` in `self.transport`.",
+            "In `data_received`, call `complete_body` on everything received so far: `Ok(None)` \
+             means wait for more; `set_result` then `close()`, or `set_exception` then `abort()`.",
+            "`connection_lost` always comes last: set an error only if `!self.answer.done()`.",
+        ],
+        stage: Stage {
+            fail_rate: 0.3,
+            fail_seed: PROTOCOL_SEED,
+            ..Stage::new()
+        },
+        check: refused_images_fail_alone,
     },
     // Chapter 9: the pipeline.
     Exercise {
@@ -397,6 +435,13 @@ pub const ALL: &[Exercise] = &[
 /// The store's seed for `ex04-cancel-after-failures`: of its ten images it fails img-000,
 /// img-006 and img-007, so that the last images can be cancelled after the second failure.
 const CANCEL_SEED: u64 = 3;
+
+/// The seed with which the busy store of `ex07-retry` lets the listing through and
+/// fails some of the downloads after it.
+const RETRY_SEED: u64 = 2;
+
+/// The seed with which the store refuses some, not all, of `ex08-protocol`'s images.
+const PROTOCOL_SEED: u64 = 1;
 
 /// The store's bytes per second for `ex10-keep-the-lease`: a JPEG of its corpus (about
 /// 18 kB) takes 0.5 s more than the latency, the PNG (about 145 kB) 3.7 s more.
@@ -709,6 +754,81 @@ fn starts_staggered(trial: &Trial) -> Verdict {
             }
         ),
     );
+    in_flight(&mut verdict, trial, Phase::Download, 2, usize::MAX);
+    verdict
+}
+
+fn retries_wait_between_tries(trial: &Trial) -> Verdict {
+    let mut verdict = Verdict::default();
+    every_image_done(&mut verdict, trial);
+    let spans = trial.spans();
+    let of = |stem: &str, phase| {
+        let mut found: Vec<&Span> = spans
+            .iter()
+            .filter(|s| s.image == stem && s.phase == phase)
+            .collect();
+        found.sort_by_key(|s| s.start_us);
+        found
+    };
+    let (mut retried, mut hurried, mut most) = (0, Vec::new(), 0);
+    for stem in trial.stems() {
+        let (tries, waits) = (of(&stem, Phase::Download), of(&stem, Phase::RetryWait));
+        most = most.max(tries.len());
+        retried += usize::from(tries.len() > 1);
+        // Between each two tries, a wait that began after the first and ended before
+        // the second: no try follows a failure at once.
+        let waited = |pair: &[&Span]| {
+            waits
+                .iter()
+                .any(|w| pair[0].end_us <= w.start_us && w.end_us <= pair[1].start_us)
+        };
+        if !tries.windows(2).all(waited) {
+            hurried.push(stem);
+        }
+    }
+    verdict.claim(
+        retried > 0,
+        format!(
+            "the busy store's failures were tried again (images that needed more than one try: {retried})"
+        ),
+    );
+    verdict.claim(
+        hurried.is_empty(),
+        format!(
+            "a retry_wait span lies between every two tries of an image{}",
+            if hurried.is_empty() {
+                String::new()
+            } else {
+                format!(" (not for {})", hurried.join(", "))
+            }
+        ),
+    );
+    verdict.claim(
+        most <= 7,
+        format!("no image was tried more than 7 times, RETRIES + 1 (the most was {most})"),
+    );
+    verdict
+}
+
+fn refused_images_fail_alone(trial: &Trial) -> Verdict {
+    let mut verdict = Verdict::default();
+    let failures = trial.failures();
+    let refused: Vec<&str> = failures
+        .iter()
+        .filter(|(_, error)| error.contains("HTTP 503"))
+        .map(|(stem, _)| stem.as_str())
+        .collect();
+    verdict.claim(
+        !refused.is_empty() && refused.len() == failures.len(),
+        format!(
+            "the images the store refused, and only they, failed with their HTTP 503 \
+             ({} of {} failures)",
+            refused.len(),
+            failures.len()
+        ),
+    );
+    exit_code(&mut verdict, trial, 1);
+    thumbnails_identical(&mut verdict, trial, &refused);
     in_flight(&mut verdict, trial, Phase::Download, 2, usize::MAX);
     verdict
 }

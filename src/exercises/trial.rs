@@ -28,8 +28,11 @@ pub struct Stage {
     pub bandwidth: Option<u64>,
     /// The share of images the store answers with 503, and the seed that picks them.
     pub fail_rate: f64,
-    /// See `fail_rate`.
+    /// See `fail_rate`; it also picks the requests `flaky_rate` fails.
     pub fail_seed: u64,
+    /// The share of requests the store fails in passing (a 503, or a connection closed
+    /// before the answer): a client that tries again gets through.
+    pub flaky_rate: f64,
     /// Adds `broken.jpg`, a file that is not an image.
     pub broken: bool,
     /// Flags given to the program after the stage's own.
@@ -47,6 +50,7 @@ impl Stage {
             bandwidth: None,
             fail_rate: 0.0,
             fail_seed: 0,
+            flaky_rate: 0.0,
             broken: false,
             flags: &[],
             time_limit: Duration::from_secs(60),
@@ -117,7 +121,7 @@ pub fn run(program: &Path, stage: &Stage, work: &Path) -> Result<Trial, StageErr
     corpus::generate(&stage.corpus(), &corpus).map_err(|e| StageError::Corpus(e.to_string()))?;
     if stage.broken {
         let broken = corpus.join("broken.jpg");
-        fs::write(&broken, b"this is not a JPEG, only text")
+        crate::platform::write_atomically(&broken, b"this is not a JPEG, only text")
             .map_err(|e| StageError::Folder(broken, e))?;
     }
     let store = serve(stage, &corpus)?;
@@ -161,6 +165,7 @@ fn serve(stage: &Stage, corpus: &Path) -> Result<RunningStore, StageError> {
     config.latency = stage.latency;
     config.bandwidth = stage.bandwidth;
     config.fail_rate = stage.fail_rate;
+    config.flaky_rate = stage.flaky_rate;
     config.seed = stage.fail_seed;
     RunningStore::start(config).map_err(|e| StageError::Store(e.to_string()))
 }

@@ -112,7 +112,7 @@ impl Workspace {
         match self.fingerprint(exercise) {
             Some(now) if passed => {
                 fs::create_dir_all(self.notes(exercise))?;
-                fs::write(mark, now)
+                crate::platform::write_atomically(&mark, now.as_bytes())
             }
             _ => match fs::remove_file(mark) {
                 Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
@@ -132,13 +132,14 @@ impl Workspace {
             return Ok(None);
         };
         fs::create_dir_all(self.notes(exercise))?;
-        fs::write(count_file, (shown + 1).to_string())?;
+        crate::platform::write_atomically(&count_file, (shown + 1).to_string().as_bytes())?;
         Ok(Some((shown + 1, hint)))
     }
 
     /// Puts the pristine starter back and forgets the hints shown and the done mark.
     pub fn reset(&self, exercise: &Exercise) -> std::io::Result<()> {
-        fs::copy(self.pristine(exercise), self.starter(exercise))?;
+        let pristine = fs::read(self.pristine(exercise))?;
+        crate::platform::write_atomically(&self.starter(exercise), &pristine)?;
         let notes = self.notes(exercise);
         if notes.exists() {
             fs::remove_dir_all(notes)?;

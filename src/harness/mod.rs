@@ -4,8 +4,11 @@
 //!   bandwidth, failures and stalls to order.
 //! - [`corpus`]: seeded, photo-like images, generated once and cached.
 //! - [`samples`]: bad inputs made on purpose.
+//! - [`bombs`]: hostile images made on purpose, small files that would cost a trusting
+//!   decoder minutes or gigabytes.
 //! - [`workload`]: the ready-made workloads (`cpu`, `io`, `mixed`).
 
+pub mod bombs;
 pub mod corpus;
 pub mod samples;
 pub mod store;

@@ -1,15 +1,16 @@
-//! The async HTTP client of the tokio chapter, with the same timeouts and body limit as
-//! the blocking [`HttpClient`](super::HttpClient).
+//! The async HTTP client of the tokio chapter, with the same timeouts, body limit,
+//! retries, deadline, HTTPS and redirects as the blocking [`HttpClient`](super::HttpClient).
 //!
 //! Why a second client: a blocking client called from a task holds one of the runtime's
 //! few threads for the whole round trip, and every other task on that thread waits with
 //! it. An async client hands the thread back while it waits for the server.
 
 use std::future::Future;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
-use hyper::Request;
+use hyper::{Method, Request};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -17,6 +18,7 @@ use hyper_util::rt::TokioExecutor;
 
 use super::destination::Destination;
 use super::file::{read_limited, write_thumbnail};
+use super::retry::{self, Failure};
 use super::{redirect, tls};
 use crate::contract::{HttpConfig, ImageError, Location};
 
@@ -53,13 +55,33 @@ impl AsyncHttpClient {
 
     /// GET `url`: the body of a 2xx answer, or the error that names the cause.
     pub async fn get(&self, url: &str) -> Result<Vec<u8>, ImageError> {
-        self.send("GET", url, None).await
+        self.get_waiting(url, tokio::time::sleep).await
+    }
+
+    /// [`get`](Self::get), awaiting `wait` for each wait between two tries (a job
+    /// records the wait in its trace).
+    pub async fn get_waiting<W: Future<Output = ()>>(
+        &self,
+        url: &str,
+        wait: impl FnMut(Duration) -> W,
+    ) -> Result<Vec<u8>, ImageError> {
+        let attempt = |left| self.send_within(left, Method::GET, url, None, Bytes::new());
+        retry::awaiting(&self.config, "GET", attempt, wait).await
     }
 
     /// The bytes at `location`: an HTTP GET, or a file read on tokio's blocking pool.
     pub async fn fetch(&self, location: &Location) -> Result<Vec<u8>, ImageError> {
+        self.fetch_waiting(location, tokio::time::sleep).await
+    }
+
+    /// [`fetch`](Self::fetch), awaiting `wait` for each wait between two tries.
+    pub async fn fetch_waiting<W: Future<Output = ()>>(
+        &self,
+        location: &Location,
+        wait: impl FnMut(Duration) -> W,
+    ) -> Result<Vec<u8>, ImageError> {
         match location {
-            Location::Url(url) => self.get(url).await,
+            Location::Url(url) => self.get_waiting(url, wait).await,
             Location::File(path) => {
                 let (path, limit) = (path.clone(), self.config.max_bytes);
                 blocking(move || read_limited(&path, limit)).await
@@ -70,8 +92,22 @@ impl AsyncHttpClient {
     /// Carries out one thumbnail's [`Destination`]: a PUT, or an atomic file write on
     /// tokio's blocking pool.
     pub async fn store(&self, destination: Destination, bytes: Vec<u8>) -> Result<(), ImageError> {
+        self.store_waiting(destination, bytes, tokio::time::sleep)
+            .await
+    }
+
+    /// [`store`](Self::store), awaiting `wait` for each wait between two tries of a PUT.
+    /// A thumbnail's bytes are the same at every try, so a PUT may be repeated.
+    pub async fn store_waiting<W: Future<Output = ()>>(
+        &self,
+        destination: Destination,
+        bytes: Vec<u8>,
+        wait: impl FnMut(Duration) -> W,
+    ) -> Result<(), ImageError> {
         match destination {
-            Destination::Put { url, content_type } => self.put(&url, bytes, content_type).await,
+            Destination::Put { url, content_type } => {
+                self.put_waiting(&url, bytes, content_type, wait).await
+            }
             Destination::File(path) => blocking(move || write_thumbnail(&path, &bytes)).await,
         }
     }
@@ -83,33 +119,73 @@ impl AsyncHttpClient {
         bytes: Vec<u8>,
         content_type: &str,
     ) -> Result<(), ImageError> {
-        let body = (Bytes::from(bytes), content_type);
-        self.send("PUT", url, Some(body)).await.map(drop)
+        self.put_waiting(url, bytes, content_type, tokio::time::sleep)
+            .await
     }
 
-    /// Sends a GET (no `body`) or a PUT, following redirects as [`redirect`] allows,
-    /// and reads the whole answer, each wait bounded by the timeout.
+    async fn put_waiting<W: Future<Output = ()>>(
+        &self,
+        url: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        wait: impl FnMut(Duration) -> W,
+    ) -> Result<(), ImageError> {
+        // `Bytes` clones share one buffer: each try sends the same bytes, copied never.
+        let body = Bytes::from(bytes);
+        let attempt = |left| {
+            let body = body.clone();
+            async move {
+                self.send_within(left, Method::PUT, url, Some(content_type), body)
+                    .await
+                    .map(drop)
+            }
+        };
+        retry::awaiting(&self.config, "PUT", attempt, wait).await
+    }
+
+    /// One try: sends a request, following redirects as [`redirect`] allows, and reads
+    /// the whole answer, all within `left` (the time before the transfer's deadline).
+    async fn send_within(
+        &self,
+        left: Duration,
+        method: Method,
+        url: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<Vec<u8>, Failure> {
+        let during = method.to_string();
+        let sent = self.send(method, url, content_type, body);
+        tokio::time::timeout(left, sent)
+            .await
+            .map_err(|_| Failure::permanent(retry::past_deadline(&self.config, &during)))?
+    }
+
+    /// Sends the request to `url`, then to where each redirect points, and reads the
+    /// last answer; each wait bounded by the timeout.
     async fn send(
         &self,
-        method: &'static str,
+        method: Method,
         url: &str,
-        body: Option<(Bytes, &str)>,
-    ) -> Result<Vec<u8>, ImageError> {
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<Vec<u8>, Failure> {
+        let during = method.to_string();
         let mut url = url.to_string();
         for hops in 0.. {
-            let request = build_request(method, &url, body.clone())?;
+            let request = build_request(method.clone(), &url, content_type, body.clone())?;
             let response = self
-                .within(method, self.client.request(request))
+                .within(&during, self.client.request(request))
                 .await?
-                .map_err(|e| connect_or_io(&e, method))?;
+                .map_err(|e| Failure::transient(connect_or_io(&e, &during)))?;
             let status = response.status().as_u16();
             let location = response
                 .headers()
                 .get(hyper::header::LOCATION)
                 .and_then(|value| value.to_str().ok());
-            match redirect::next_hop(method, &url, status, location, hops)? {
-                Some(next) => url = next,
-                None => return self.read_answer(&url, response).await,
+            match redirect::next_hop(method.as_str(), &url, status, location, hops) {
+                Ok(Some(next)) => url = next,
+                Ok(None) => return self.read_answer(&url, response).await,
+                Err(refused) => return Err(Failure::permanent(refused)),
             }
         }
         unreachable!("the redirect policy ends the loop after a few hops")
@@ -120,13 +196,14 @@ impl AsyncHttpClient {
         &self,
         url: &str,
         response: hyper::Response<hyper::body::Incoming>,
-    ) -> Result<Vec<u8>, ImageError> {
+    ) -> Result<Vec<u8>, Failure> {
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            return Err(ImageError::Status {
-                status,
-                url: url.to_string(),
-            });
+            let retry_after = response
+                .headers()
+                .get(hyper::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok());
+            return Err(Failure::status(status, url, retry_after));
         }
         let limit = self.config.max_bytes;
         let mut body = response.into_body();
@@ -134,10 +211,12 @@ impl AsyncHttpClient {
         // One piece of the body at a time, so that a server that stops half-way costs
         // one timeout, and a body over the limit is refused before it is all in memory.
         while let Some(frame) = self.within("reading the body", body.frame()).await? {
-            let frame = frame.map_err(|e| ImageError::Io(format!("reading the body: {e}")))?;
+            let frame = frame.map_err(|e| {
+                Failure::transient(ImageError::Io(format!("reading the body: {e}")))
+            })?;
             if let Some(data) = frame.data_ref() {
                 if (bytes.len() + data.len()) as u64 > limit {
-                    return Err(ImageError::TooLarge { limit });
+                    return Err(Failure::permanent(ImageError::TooLarge { limit }));
                 }
                 bytes.extend_from_slice(data);
             }
@@ -145,35 +224,34 @@ impl AsyncHttpClient {
         Ok(bytes)
     }
 
-    /// `work`, or a timeout error when it takes longer than the configured timeout.
-    async fn within<T>(
-        &self,
-        during: &str,
-        work: impl Future<Output = T>,
-    ) -> Result<T, ImageError> {
+    /// `work`, or a timeout (worth a retry) when it takes longer than the configured
+    /// timeout.
+    async fn within<T>(&self, during: &str, work: impl Future<Output = T>) -> Result<T, Failure> {
         tokio::time::timeout(self.config.timeout, work)
             .await
-            .map_err(|_| ImageError::Timeout {
-                millis: self.config.timeout.as_millis() as u64,
-                during: during.to_string(),
+            .map_err(|_| {
+                Failure::transient(ImageError::Timeout {
+                    millis: self.config.timeout.as_millis() as u64,
+                    during: during.to_string(),
+                })
             })
     }
 }
 
-/// A GET with no body, or a PUT of `body` with its content type.
+/// A request of `method` to `url`, with `body` of `content_type` if there is one.
 fn build_request(
-    method: &str,
+    method: Method,
     url: &str,
-    body: Option<(Bytes, &str)>,
-) -> Result<Request<Full<Bytes>>, ImageError> {
-    let request = Request::builder().method(method).uri(url);
-    let request = match body {
-        None => request.body(Full::new(Bytes::new())),
-        Some((bytes, content_type)) => request
-            .header(hyper::header::CONTENT_TYPE, content_type)
-            .body(Full::new(bytes)),
-    };
-    request.map_err(|e| ImageError::Io(format!("bad request for {url}: {e}")))
+    content_type: Option<&str>,
+    body: Bytes,
+) -> Result<Request<Full<Bytes>>, Failure> {
+    let mut request = Request::builder().method(method).uri(url);
+    if let Some(content_type) = content_type {
+        request = request.header(hyper::header::CONTENT_TYPE, content_type);
+    }
+    request
+        .body(Full::new(body))
+        .map_err(|e| Failure::permanent(ImageError::Io(format!("bad request for {url}: {e}"))))
 }
 
 /// A refused or unreachable server is a connect error; anything else an IO error. The

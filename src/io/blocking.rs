@@ -1,9 +1,15 @@
-//! The blocking HTTP client of the thread-based chapters.
+//! The blocking HTTP client of the thread-based chapters. Every request is retried as
+//! [`retry`](super::retry) says, bounded by the transfer's deadline, speaks HTTPS as
+//! [`tls`](super::tls) trusts, and follows redirects as [`redirect`](super::redirect)
+//! allows.
+
+use std::time::Duration;
 
 use crate::contract::{HttpConfig, ImageError, Location};
 
 use super::destination::Destination;
 use super::file::{read_limited, write_thumbnail};
+use super::retry::{self, Failure};
 use super::{redirect, tls};
 
 /// A blocking HTTP client with timeouts and a body limit, cheap to clone and safe to
@@ -36,114 +42,216 @@ impl HttpClient {
         }
     }
 
-    /// The bytes at `location`: a file read, or an HTTP GET.
+    /// The bytes at `location`: a file read, or an HTTP GET (retried as
+    /// [`retry`](super::retry) says, sleeping between tries).
     pub fn fetch(&self, location: &Location) -> Result<Vec<u8>, ImageError> {
+        self.fetch_waiting(location, std::thread::sleep)
+    }
+
+    /// [`fetch`](Self::fetch), calling `wait` for each wait between two tries (a job
+    /// sleeps there and records the wait in its trace).
+    pub fn fetch_waiting(
+        &self,
+        location: &Location,
+        wait: impl FnMut(Duration),
+    ) -> Result<Vec<u8>, ImageError> {
         match location {
             Location::File(path) => read_limited(path, self.config.max_bytes),
-            Location::Url(url) => self.get(url),
+            Location::Url(url) => {
+                retry::blocking(&self.config, "GET", |left| self.get_once(url, left), wait)
+            }
         }
     }
 
     /// GET `url`: the body of a 2xx answer, or the error that names the cause.
     pub fn get(&self, url: &str) -> Result<Vec<u8>, ImageError> {
-        let mut response = self.send("GET", url, None)?;
-        check_status(response.status().as_u16(), url)?;
+        self.fetch(&Location::Url(url.to_string()))
+    }
+
+    /// One try of a GET, which must be over in `left`.
+    fn get_once(&self, url: &str, left: Duration) -> Result<Vec<u8>, Failure> {
+        let mut response = self.send("GET", url, None, left)?;
+        check_status(&response, url)?;
         response
             .body_mut()
             .with_config()
             .limit(self.config.max_bytes)
             .read_to_vec()
-            .map_err(|e| self.error(e, "reading the body"))
+            .map_err(|e| self.failure(e, "reading the body"))
     }
 
     /// GET `url` and return the status and body whatever the status (for answers whose
-    /// error body matters, such as S3's error codes).
+    /// error body matters, such as S3's error codes). Only failures to get an answer at
+    /// all are retried: the caller reads the status.
     pub fn get_any_status(&self, url: &str) -> Result<(u16, Vec<u8>), ImageError> {
-        let mut response = self.send("GET", url, None)?;
-        let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(self.config.max_bytes)
-            .read_to_vec()
-            .map_err(|e| self.error(e, "reading the body"))?;
-        Ok((status, body))
+        let attempt = |left| {
+            let mut response = self.send("GET", url, None, left)?;
+            let status = response.status().as_u16();
+            let body = response
+                .body_mut()
+                .with_config()
+                .limit(self.config.max_bytes)
+                .read_to_vec()
+                .map_err(|e| self.failure(e, "reading the body"))?;
+            Ok((status, body))
+        };
+        retry::blocking(&self.config, "GET", attempt, std::thread::sleep)
     }
 
     /// HEAD `url`: whether the server answers at all (any status will do).
     pub fn answers(&self, url: &str) -> Result<(), ImageError> {
-        match self.agent.head(url).call() {
+        let attempt = |left| match self
+            .agent
+            .head(url)
+            .config()
+            .timeout_global(Some(left))
+            .build()
+            .call()
+        {
             Ok(_) => Ok(()),
-            Err(e) => Err(self.error(e, "HEAD")),
-        }
+            Err(e) => Err(self.failure(e, "HEAD")),
+        };
+        retry::blocking(&self.config, "HEAD", attempt, std::thread::sleep)
     }
 
     /// Carries out one thumbnail's [`Destination`]: an atomic file write, or a PUT.
     pub fn store(&self, destination: &Destination, bytes: &[u8]) -> Result<(), ImageError> {
+        self.store_waiting(destination, bytes, std::thread::sleep)
+    }
+
+    /// [`store`](Self::store), calling `wait` for each wait between two tries of a PUT.
+    /// A thumbnail's bytes are the same at every try, so a PUT may be repeated.
+    pub fn store_waiting(
+        &self,
+        destination: &Destination,
+        bytes: &[u8],
+        wait: impl FnMut(Duration),
+    ) -> Result<(), ImageError> {
         match destination {
             Destination::File(path) => write_thumbnail(path, bytes),
-            Destination::Put { url, content_type } => self.put(url, bytes, content_type),
+            Destination::Put { url, content_type } => retry::blocking(
+                &self.config,
+                "PUT",
+                |left| self.put_once(url, bytes, content_type, left),
+                wait,
+            ),
         }
     }
 
     /// PUT `bytes` to `url` with `content_type`.
     pub fn put(&self, url: &str, bytes: &[u8], content_type: &str) -> Result<(), ImageError> {
-        let response = self.send("PUT", url, Some((bytes, content_type)))?;
-        check_status(response.status().as_u16(), url)
+        let attempt = |left| self.put_once(url, bytes, content_type, left);
+        retry::blocking(&self.config, "PUT", attempt, std::thread::sleep)
     }
 
-    /// Sends one GET (no `body`) or PUT, following redirects as [`redirect`] allows.
+    /// One try of a PUT, which must be over in `left`.
+    fn put_once(
+        &self,
+        url: &str,
+        bytes: &[u8],
+        content_type: &str,
+        left: Duration,
+    ) -> Result<(), Failure> {
+        let response = self.send("PUT", url, Some((bytes, content_type)), left)?;
+        check_status(&response, url)
+    }
+
+    /// One try of a GET (no `body`) or a PUT, following redirects as [`redirect`]
+    /// allows, all of it over in `left`.
     fn send(
         &self,
         method: &'static str,
         url: &str,
         body: Option<(&[u8], &str)>,
-    ) -> Result<ureq::http::Response<ureq::Body>, ImageError> {
+        left: Duration,
+    ) -> Result<ureq::http::Response<ureq::Body>, Failure> {
+        let started = std::time::Instant::now();
         let mut url = url.to_string();
         for hops in 0.. {
+            let left = Some(left.saturating_sub(started.elapsed()));
             let sent = match body {
-                None => self.agent.get(&url).call(),
+                None => self
+                    .agent
+                    .get(&url)
+                    .config()
+                    .timeout_global(left)
+                    .build()
+                    .call(),
                 Some((bytes, content_type)) => self
                     .agent
                     .put(&url)
+                    .config()
+                    .timeout_global(left)
+                    .build()
                     .header("Content-Type", content_type)
                     .send(bytes),
             };
-            let response = sent.map_err(|e| self.error(e, method))?;
+            let response = sent.map_err(|e| self.failure(e, method))?;
             let location = response
                 .headers()
                 .get("location")
                 .and_then(|value| value.to_str().ok());
-            match redirect::next_hop(method, &url, response.status().as_u16(), location, hops)? {
-                Some(next) => url = next,
-                None => return Ok(response),
+            let status = response.status().as_u16();
+            match redirect::next_hop(method, &url, status, location, hops) {
+                Ok(Some(next)) => url = next,
+                Ok(None) => return Ok(response),
+                Err(refused) => return Err(Failure::permanent(refused)),
             }
         }
         unreachable!("the redirect policy ends the loop after a few hops")
     }
 
-    fn error(&self, error: ureq::Error, during: &str) -> ImageError {
+    /// A failed try, and whether it is worth another: a refused, reset or silent
+    /// connection may work next time; a name that does not resolve or a body over the
+    /// limit will not, and neither will a transfer whose deadline has passed.
+    fn failure(&self, error: ureq::Error, during: &str) -> Failure {
+        let timeout = |during: String| ImageError::Timeout {
+            millis: self.config.timeout.as_millis() as u64,
+            during,
+        };
         match error {
-            ureq::Error::Timeout(which) => ImageError::Timeout {
-                millis: self.config.timeout.as_millis() as u64,
-                during: format!("{during}: {which}"),
-            },
-            ureq::Error::BodyExceedsLimit(limit) => ImageError::TooLarge { limit },
-            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
-                ImageError::Connect(error.to_string())
+            ureq::Error::Timeout(ureq::Timeout::Global) => {
+                Failure::permanent(retry::past_deadline(&self.config, during))
             }
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-                ImageError::Connect(io.to_string())
+            ureq::Error::Timeout(which) => {
+                Failure::transient(timeout(format!("{during}: {which}")))
             }
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-                ImageError::Timeout {
-                    millis: self.config.timeout.as_millis() as u64,
-                    during: during.to_string(),
+            ureq::Error::BodyExceedsLimit(limit) => {
+                Failure::permanent(ImageError::TooLarge { limit })
+            }
+            ureq::Error::HostNotFound => Failure::permanent(ImageError::Connect(error.to_string())),
+            ureq::Error::ConnectionFailed => {
+                Failure::transient(ImageError::Connect(error.to_string()))
+            }
+            ureq::Error::Io(io) => match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    Failure::transient(ImageError::Connect(io.to_string()))
                 }
-            }
-            other => ImageError::Io(tls::explain(format!("{during} failed: {other}"))),
+                std::io::ErrorKind::TimedOut => Failure::transient(timeout(during.to_string())),
+                // Reset, closed early, broken pipe: the connection, not the request.
+                // (A TLS handshake's failure comes this way too: the hint says the fix.)
+                _ => Failure::transient(ImageError::Io(tls::explain(format!(
+                    "{during} failed: {io}"
+                )))),
+            },
+            other => Failure::permanent(ImageError::Io(tls::explain(format!(
+                "{during} failed: {other}"
+            )))),
         }
     }
+}
+
+/// A 2xx answer passes; any other is a failure, transient or not as its status says.
+fn check_status<B>(response: &ureq::http::Response<B>, url: &str) -> Result<(), Failure> {
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok());
+    Err(Failure::status(status, url, retry_after))
 }
 
 /// HTTPS as every client speaks it: rustls on ring, trusting what [`tls`] trusts.
@@ -157,17 +265,4 @@ fn tls_config() -> ureq::tls::TlsConfig {
         .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
         .unversioned_rustls_crypto_provider(tls::provider())
         .build()
-}
-
-fn check_status(status: u16, url: &str) -> Result<(), ImageError> {
-    if (200..300).contains(&status) {
-        Ok(())
-    } else {
-        // Without the query: a presigned URL's signature does not belong in a report.
-        let url = url.split('?').next().unwrap_or(url);
-        Err(ImageError::Status {
-            status,
-            url: url.to_string(),
-        })
-    }
 }

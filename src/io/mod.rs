@@ -11,19 +11,26 @@
 //!   sends gigabytes must cost one image, never the batch.
 //! - [`file`](mod@file): reading a file under the size limit and writing one atomically,
 //!   with the error messages every chapter shares.
-//! - [`s3`]: buckets, through presigned URLs that every client sends unchanged.
+//! - [`s3`]: buckets, through presigned URLs that every client sends unchanged;
+//!   [`aws_profile`]: their credentials from the AWS tools' shared files.
+//! - [`retry`]: retries with backoff and the deadline of a transfer, one policy for the
+//!   three clients.
 //! - [`url_path`]: names as URL path segments.
+//! - [`scheme`]: the URL schemes a source or an output may name.
 //! - [`tls`]: HTTPS, the certificates every client trusts; [`redirect`]: the redirects
 //!   every client follows.
 
 mod async_client;
+pub mod aws_profile;
 mod blocking;
 mod destination;
 pub mod file;
 pub mod listing;
 mod output;
 pub mod redirect;
+pub mod retry;
 pub mod s3;
+pub mod scheme;
 mod source;
 pub mod tls;
 pub mod url_path;

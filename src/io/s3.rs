@@ -13,7 +13,8 @@
 //!
 //! Credentials and the endpoint come from the standard variables (`AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL`), which
-//! the `--s3-*` flags override. A custom endpoint is addressed path-style
+//! the `--s3-*` flags override, and then from the profile `$AWS_PROFILE` of the AWS
+//! tools' shared files, `~/.aws/credentials` and `~/.aws/config` ([`aws_profile`]). A custom endpoint is addressed path-style
 //! (`http://host/bucket/key`), which every S3-compatible server understands. Plain HTTP is
 //! refused unless the endpoint is on this machine's loopback or `--s3-allow-http` says so:
 //! a presigned URL sent in the clear can be replayed until it expires.
@@ -25,6 +26,7 @@ use rusty_s3::actions::{ListObjectsV2, S3Action};
 use rusty_s3::{Bucket, Credentials, UrlStyle};
 use serde::{Deserialize, Serialize};
 
+use super::aws_profile::{self, Profile, Vars};
 use super::blocking::HttpClient;
 use crate::contract::SetupError;
 
@@ -70,8 +72,21 @@ pub struct S3Place {
 }
 
 impl S3Place {
-    /// Reads `s3://bucket/prefix` with the credentials from the flags and the environment.
+    /// Reads `s3://bucket/prefix` with the credentials from the flags, the environment
+    /// and the AWS tools' shared files (see [`S3Place::parse_with`]).
     pub fn parse(text: &str, flags: &S3Flags) -> Result<S3Place, SetupError> {
+        let process_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        S3Place::parse_with(text, flags, &process_env)
+    }
+
+    /// [`S3Place::parse`] with the environment variables looked up by `vars`.
+    ///
+    /// Credentials and region are found as the AWS tools find them, first found wins:
+    /// the `--s3-*` flags; the variables `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN` and `AWS_REGION` (or `AWS_DEFAULT_REGION`); then the profile
+    /// `$AWS_PROFILE` (else `default`) of the shared files (see [`aws_profile`]). The
+    /// region falls back to `us-east-1`.
+    pub fn parse_with(text: &str, flags: &S3Flags, vars: Vars) -> Result<S3Place, SetupError> {
         let setup = |cause: String| SetupError::Other(format!("{text}: {cause}"));
         let rest = text
             .strip_prefix("s3://")
@@ -85,29 +100,29 @@ impl S3Place {
             p if p.ends_with('/') => p.to_string(),
             p => format!("{p}/"),
         };
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let region = flags
             .s3_region
             .clone()
-            .or_else(|| var("AWS_REGION"))
+            .or_else(|| vars("AWS_REGION"))
+            .or_else(|| vars("AWS_DEFAULT_REGION"));
+        let keys = keys_given(flags, vars);
+        // The shared files are read only for what the flags and variables left open, so
+        // that a broken profile cannot stand in the way of keys given outright.
+        let profile = match (&region, &keys) {
+            (Some(_), Some(_)) => Profile::default(),
+            _ => aws_profile::profile(vars).map_err(setup)?,
+        };
+        let region = region
+            .or_else(|| profile.region.clone())
             .unwrap_or_else(|| "us-east-1".into());
         let endpoint = flags
             .s3_endpoint
             .clone()
-            .or_else(|| var("AWS_ENDPOINT_URL"))
+            .or_else(|| vars("AWS_ENDPOINT_URL"))
             .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
-        let access_key = flags
-            .s3_access_key
-            .clone()
-            .or_else(|| var("AWS_ACCESS_KEY_ID"));
-        let secret_key = flags
-            .s3_secret_key
-            .clone()
-            .or_else(|| var("AWS_SECRET_ACCESS_KEY"));
-        let (Some(access_key), Some(secret_key)) = (access_key, secret_key) else {
-            return Err(setup(
-                "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or --s3-access-key and --s3-secret-key)".into(),
-            ));
+        let (access_key, secret_key, session_token) = match keys {
+            Some(keys) => keys,
+            None => profile_keys(&profile).map_err(setup)?,
         };
         let place = S3Place {
             endpoint,
@@ -116,7 +131,7 @@ impl S3Place {
             prefix,
             access_key,
             secret_key,
-            session_token: var("AWS_SESSION_TOKEN"),
+            session_token,
         };
         place.check_endpoint(flags.s3_allow_http).map_err(setup)?;
         Ok(place)
@@ -255,6 +270,34 @@ impl S3Place {
     fn failed(&self, cause: String) -> SetupError {
         SetupError::Other(format!("S3 {}: {cause}", self.name()))
     }
+}
+
+/// An access key, its secret and a session token.
+type Keys = (String, String, Option<String>);
+
+/// The keys given by the flags and the variables (a flag wins over its variable), when
+/// they give both the access key and the secret.
+fn keys_given(flags: &S3Flags, vars: Vars) -> Option<Keys> {
+    let access_key = flags
+        .s3_access_key
+        .clone()
+        .or_else(|| vars("AWS_ACCESS_KEY_ID"))?;
+    let secret_key = flags
+        .s3_secret_key
+        .clone()
+        .or_else(|| vars("AWS_SECRET_ACCESS_KEY"))?;
+    Some((access_key, secret_key, vars("AWS_SESSION_TOKEN")))
+}
+
+/// The keys of the profile, or why there are none.
+fn profile_keys(profile: &Profile) -> Result<Keys, String> {
+    let (access_key, secret_key) = profile.keys().ok_or_else(|| {
+        format!(
+            "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, give --s3-access-key and --s3-secret-key, or write them in a profile ({})",
+            profile.why_no_keys()
+        )
+    })?;
+    Ok((access_key, secret_key, profile.session_token.clone()))
 }
 
 /// The text of the first `<field>...</field>` in an S3 error document (enough for its

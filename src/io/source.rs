@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use percent_encoding::{percent_decode_str, utf8_percent_encode};
 
 use super::blocking::HttpClient;
-use super::listing::ListingEntry;
+use super::listing::read_listing;
 use super::s3::{S3Flags, S3Place};
 use super::url_path::{SEGMENT, with_trailing_slash};
 use crate::contract::{Image, ImageError, Location, Outcome, SetupError, Skipped, assign_stems};
@@ -283,12 +283,10 @@ fn s3_entries(place: &S3Place, client: &HttpClient) -> Result<Found, SetupError>
 }
 
 fn listing_entries(prefix: &str, body: &[u8]) -> Result<Found, String> {
-    let listing: Vec<ListingEntry> =
-        serde_json::from_slice(body).map_err(|e| format!("the listing is not JSON: {e}"))?;
     let mut found = Found::default();
-    for item in listing {
+    for item in read_listing(prefix, body)? {
         let url = format!("{prefix}{}", utf8_percent_encode(&item.name, SEGMENT));
-        if item.kind != "file" {
+        if item.folder {
             if !item.name.starts_with('.') {
                 found.skipped.push(Skipped {
                     source: url,

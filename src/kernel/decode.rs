@@ -1,8 +1,10 @@
 //! Decoding: the bytes of a JPEG, PNG, WebP or GIF into pixels, with what the pixels
 //! alone do not say (how to turn them to show them, and their colour profile).
 //!
-//! Images whose header declares more pixels than a budget are refused after reading the
-//! header and before allocating any pixel buffer: a 40-byte PNG can claim 100000x100000.
+//! What an image may cost is checked from its header, before any pixel buffer is
+//! allocated ([`DecodeLimits`]): a 40-byte PNG can claim 100000x100000 pixels, a 777 KB
+//! one 10000x10000 at 16 bits per channel (1.2 GB to decode), and a 60 KB progressive
+//! JPEG a thousand scans, each a pass over the whole picture.
 
 use std::io::Cursor;
 
@@ -14,8 +16,9 @@ use image::codecs::webp::WebPDecoder;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, RgbaImage};
 
+use super::jpeg_layout::{Frame, Layout};
 use super::{eighth, orientation, resize_target};
-use crate::contract::{Format, KernelError, Sizes};
+use crate::contract::{DecodeLimits, Format, KernelError, Sizes};
 
 /// Decoded pixels, possibly at a reduced scale, and what the kernel needs beside them.
 pub(super) struct Decoded {
@@ -36,31 +39,89 @@ pub(super) fn decode(
     format: Format,
     bytes: &[u8],
     sizes: &Sizes,
-    max_pixels: u64,
+    limits: &DecodeLimits,
 ) -> Result<Decoded, KernelError> {
     let corrupt = |e: image::ImageError| KernelError::Corrupt(e.to_string());
     match format {
-        Format::Jpeg => decode_jpeg(bytes, sizes, max_pixels),
+        Format::Jpeg => decode_jpeg(bytes, sizes, limits),
         Format::Png => {
             // The size is read from the header chunk by hand, before any decoder runs:
             // the budget is checked on 24 bytes, not after a decoder has started reading.
             let (width, height) = png_dimensions(bytes)?;
-            check_budget(width.into(), height.into(), max_pixels)?;
+            check_budget(width.into(), height.into(), limits.max_pixels)?;
             decode_with_image(
                 PngDecoder::new(Cursor::new(bytes)).map_err(corrupt)?,
-                max_pixels,
+                limits,
             )
         }
         Format::Webp => decode_with_image(
             WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?,
-            max_pixels,
+            limits,
         ),
         // The `image` crate's GIF decoder gives the first frame of an animation.
         Format::Gif => decode_with_image(
             GifDecoder::new(Cursor::new(bytes)).map_err(corrupt)?,
-            max_pixels,
+            limits,
         ),
     }
+}
+
+/// Refuses an image whose decoded pixels would take more than the byte budget.
+fn check_decoded_bytes(
+    width: u32,
+    height: u32,
+    bytes: u64,
+    budget: u64,
+) -> Result<(), KernelError> {
+    const MIB: u64 = 1 << 20;
+    if bytes <= budget {
+        return Ok(());
+    }
+    Err(KernelError::TooManyBytes {
+        width: width.into(),
+        height: height.into(),
+        needed_mib: bytes.div_ceil(MIB),
+        budget_mib: budget / MIB,
+    })
+}
+
+/// What a JPEG's layout says it would cost, checked before a decoder reads its data:
+/// the bytes its decoder would hold, how many scans it has, and whether `jpeg-decoder`
+/// can count its rows.
+fn check_jpeg_cost(
+    info: &jpeg_decoder::ImageInfo,
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<(), KernelError> {
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    // A progressive JPEG is refined scan by scan, so its decoder keeps every
+    // coefficient of the whole picture (two bytes a sample) until the last scan.
+    let progressive = info.coding_process == jpeg_decoder::CodingProcess::DctProgressive;
+    let bytes_per_sample = if progressive { 2 } else { 1 };
+    let decoded = u64::from(width) * u64::from(height) * info.pixel_format.pixel_bytes() as u64;
+    check_decoded_bytes(
+        width,
+        height,
+        decoded * bytes_per_sample,
+        limits.max_decoded_bytes,
+    )?;
+    let layout = Layout::read(bytes);
+    if layout.scans > limits.max_scans {
+        return Err(KernelError::TooManyScans {
+            limit: limits.max_scans,
+        });
+    }
+    if !layout
+        .frame
+        .as_ref()
+        .is_none_or(Frame::fits_decoder_counters)
+    {
+        return Err(KernelError::BeyondDecoder(format!(
+            "{width}x{height}, padded to whole blocks, passes row or column 65535, \
+             which jpeg-decoder counts in 16 bits"
+        )));
+    }
+    Ok(())
 }
 
 fn check_budget(width: u64, height: u64, budget: u64) -> Result<(), KernelError> {
@@ -79,7 +140,7 @@ fn check_budget(width: u64, height: u64, budget: u64) -> Result<(), KernelError>
     Ok(())
 }
 
-fn decode_jpeg(bytes: &[u8], sizes: &Sizes, max_pixels: u64) -> Result<Decoded, KernelError> {
+fn decode_jpeg(bytes: &[u8], sizes: &Sizes, limits: &DecodeLimits) -> Result<Decoded, KernelError> {
     let corrupt = |e: jpeg_decoder::Error| KernelError::Corrupt(e.to_string());
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     // Reads the markers up to the frame header, the EXIF and ICC segments among them
@@ -89,11 +150,12 @@ fn decode_jpeg(bytes: &[u8], sizes: &Sizes, max_pixels: u64) -> Result<Decoded, 
         .info()
         .ok_or_else(|| KernelError::Corrupt("no frame header".into()))?;
     let (full_width, full_height) = (u32::from(info.width), u32::from(info.height));
-    check_budget(full_width.into(), full_height.into(), max_pixels)?;
+    check_budget(full_width.into(), full_height.into(), limits.max_pixels)?;
+    check_jpeg_cost(&info, bytes, limits)?;
     let orientation = orientation::from_exif(decoder.exif_data());
     let icc = decoder.icc_profile();
     decoder.set_max_decoding_buffer_size(
-        usize::try_from(max_pixels.saturating_mul(4)).unwrap_or(usize::MAX),
+        usize::try_from(limits.max_decoded_bytes).unwrap_or(usize::MAX),
     );
     let decoded = |pixels| Decoded {
         pixels,
@@ -115,7 +177,15 @@ fn decode_jpeg(bytes: &[u8], sizes: &Sizes, max_pixels: u64) -> Result<Decoded, 
     let eighth_is_enough = widest.is_some_and(|(width, height)| {
         width <= full_width.div_ceil(8) && height <= full_height.div_ceil(8)
     });
-    if let Some(eighth) = eighth_is_enough.then(|| eighth::decode(bytes)).flatten() {
+    let fast = if eighth_is_enough {
+        eighth::decode(bytes)
+    } else {
+        // The general decoder reads zeros past the end of cut data and makes grey
+        // blocks of them: ask the fast path's reader whether the data is whole first,
+        // so that a file gets the same verdict whatever the sizes.
+        eighth::check(bytes).map(|()| None)
+    };
+    if let Some(eighth) = fast.map_err(KernelError::Corrupt)? {
         let pixel_type = match eighth.channels {
             1 => PixelType::U8,
             _ => PixelType::U8x3,
@@ -164,11 +234,19 @@ fn cmyk_to_rgb(cmyk: &[u8]) -> Vec<u8> {
 /// pixel is at least partly transparent.
 fn decode_with_image(
     mut decoder: impl ImageDecoder,
-    max_pixels: u64,
+    limits: &DecodeLimits,
 ) -> Result<Decoded, KernelError> {
     let corrupt = |e: image::ImageError| KernelError::Corrupt(e.to_string());
     let (width, height) = decoder.dimensions();
-    check_budget(width.into(), height.into(), max_pixels)?;
+    check_budget(width.into(), height.into(), limits.max_pixels)?;
+    // The decoder's own colour type, before any conversion: a 16-bit RGBA PNG is
+    // decoded at eight bytes a pixel.
+    check_decoded_bytes(
+        width,
+        height,
+        decoder.total_bytes(),
+        limits.max_decoded_bytes,
+    )?;
     // A damaged EXIF or ICC block loses only what it says, not the image.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let icc = decoder.icc_profile().ok().flatten();

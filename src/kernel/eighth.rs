@@ -10,10 +10,19 @@
 //! which hides CPU work from a chapter's own threads).
 //!
 //! Only the common case is read here: one baseline scan (8-bit, Huffman) holding every
-//! component, greyscale or YCbCr, with or without restart markers. For anything else, and
-//! for anything damaged, [`decode`] answers `None` and the kernel falls back to the
-//! general decoder, which decodes what it can and words the error for what it cannot.
-//! So this module never has to explain a bad file; it only has to notice one.
+//! component, greyscale or YCbCr, with or without restart markers, and nothing after it
+//! but the end of the image. For anything else [`decode`] answers `Ok(None)` and the
+//! kernel falls back to the general decoder.
+//!
+//! Whether an image fails must not depend on which decoder read it (that is, on
+//! `--sizes`). So this module is strict where the general decoder is: whatever
+//! `jpeg-decoder` would refuse in the part read here (a zero in a quantisation table, a
+//! restart marker out of order, a DC difference over 11 bits) is either refused or left
+//! to that decoder. And it is strict where that decoder is lenient: `jpeg-decoder` reads
+//! zeros past the end of cut data and makes grey blocks of them, which turns a file cut
+//! in half into a "successful" half-grey thumbnail. Here, data that ends before the last
+//! block is an error, and [`check`] lets the kernel ask the same of a file it hands to
+//! the general decoder.
 
 /// The image at 1/8 scale: `ceil(width / 8)` by `ceil(height / 8)` pixels, one byte per
 /// pixel (greyscale) or three (RGB).
@@ -24,13 +33,50 @@ pub(super) struct Eighth {
     pub pixels: Vec<u8>,
 }
 
-/// Decodes `bytes` at 1/8 scale, or `None` if this is not a JPEG the fast path reads,
-/// or it is damaged (truncated, or an invalid code in the data).
-pub(super) fn decode(bytes: &[u8]) -> Option<Eighth> {
-    let header = Header::read(bytes)?;
-    let planes = header.decode_scan(bytes)?;
-    header.to_pixels(&planes)
+/// Decodes `bytes` at 1/8 scale: `Ok(None)` if this is not a JPEG the fast path reads,
+/// an error naming the damage if its entropy-coded data is damaged (cut short, an
+/// invalid code, restart markers out of order).
+pub(super) fn decode(bytes: &[u8]) -> Result<Option<Eighth>, String> {
+    let Some(header) = Header::read(bytes) else {
+        return Ok(None);
+    };
+    match header.decode_scan(bytes) {
+        Ok(planes) => Ok(header.to_pixels(&planes)),
+        Err(Stop::NotOurs) => Ok(None),
+        Err(Stop::Damaged(why)) => Err(why),
+    }
 }
+
+/// Reads the entropy-coded data of a JPEG the fast path reads, for the damage
+/// [`decode`] would report, without making its pixels; `Ok` for a JPEG it does not read.
+/// The general decoder cannot tell cut data from data, so the kernel asks this first.
+pub(super) fn check(bytes: &[u8]) -> Result<(), String> {
+    let Some(header) = Header::read(bytes) else {
+        return Ok(());
+    };
+    match header.decode_scan(bytes) {
+        Ok(_) | Err(Stop::NotOurs) => Ok(()),
+        Err(Stop::Damaged(why)) => Err(why),
+    }
+}
+
+/// Why the scan was not read to its end.
+enum Stop {
+    /// Something this module leaves to the general decoder, which may accept it (an AC
+    /// run past the block's end) or word its own error.
+    NotOurs,
+    /// Damage that makes the image wrong whichever decoder reads it.
+    Damaged(String),
+}
+
+impl Stop {
+    fn damaged(why: impl Into<String>) -> Stop {
+        Stop::Damaged(why.into())
+    }
+}
+
+/// The largest DC difference category: a difference takes at most 11 bits.
+const MAX_DC_BITS: u32 = 11;
 
 /// One colour component of the frame.
 #[derive(Clone, Copy)]
@@ -97,11 +143,11 @@ impl Header {
             let segment = bytes.get(at + 2..at.checked_add(length)?)?;
             match code {
                 0xC0 | 0xC1 => header.read_frame(segment)?,
-                // Progressive, lossless, hierarchical or arithmetic-coded: not ours.
-                0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
                 0xC4 => header.read_huffman_tables(segment)?,
                 0xDB => header.read_quant_tables(segment)?,
-                0xDD => header.restart_interval = usize::from(read_u16(segment, 0)?),
+                0xDD if segment.len() == 2 => {
+                    header.restart_interval = usize::from(read_u16(segment, 0)?)
+                }
                 // Adobe's marker says how colours are stored; only YCbCr (1) is ours.
                 0xEE if segment.starts_with(b"Adobe") && *segment.get(11)? != 1 => return None,
                 0xDA => {
@@ -109,7 +155,11 @@ impl Header {
                     header.scan_start = at + length;
                     return Some(header);
                 }
-                _ => {}
+                // Application data and comments change nothing here.
+                0xE0..=0xEF | 0xFE => {}
+                // Progressive, lossless, hierarchical or arithmetic-coded frames, and
+                // markers that have no place before a scan: not ours.
+                _ => return None,
             }
             at += length;
         }
@@ -126,12 +176,14 @@ impl Header {
             || !size_known
             || !(count == 1 || count == 3)
             || !self.components.is_empty()
+            || segment.len() != 6 + 3 * count
         {
             return None;
         }
         for fields in segment.get(6..6 + 3 * count)?.chunks_exact(3) {
             let (h, v) = (usize::from(fields[1] >> 4), usize::from(fields[1] & 15));
-            if !(1..=4).contains(&h) || !(1..=4).contains(&v) || fields[2] > 3 {
+            let repeated = self.components.iter().any(|c| c.id == fields[0]);
+            if !(1..=4).contains(&h) || !(1..=4).contains(&v) || fields[2] > 3 || repeated {
                 return None;
             }
             self.components.push(Component {
@@ -151,22 +203,34 @@ impl Header {
             // A lone component is read block by block whatever its factors say.
             (self.components[0].h, self.components[0].v) = (1, 1);
         }
-        // The standard allows at most ten blocks in an MCU.
+        // The standard allows at most ten blocks in an MCU, and colour planes a whole
+        // fraction of the brightness plane's size.
         let blocks: usize = self.components.iter().map(|c| c.h * c.v).sum();
-        (blocks <= 10).then_some(())
+        let (h_max, v_max) = self.max_factors();
+        let whole = self
+            .components
+            .iter()
+            .all(|c| h_max % c.h == 0 && v_max % c.v == 0);
+        (blocks <= 10 && whole).then_some(())
     }
 
+    /// Keeps the DC entry of each table. A zero anywhere in a table is refused by the
+    /// general decoder, so it is not read here either.
     fn read_quant_tables(&mut self, mut segment: &[u8]) -> Option<()> {
         while let Some(&first) = segment.first() {
             let (wide, id) = (first >> 4, usize::from(first & 15));
-            let size = if wide == 1 { 128 } else { 64 };
-            let dc = if wide == 1 {
-                read_u16(segment, 1)?
-            } else {
-                u16::from(*segment.get(1)?)
+            let entries: Vec<u16> = match wide {
+                0 => segment.get(1..65)?.iter().map(|&q| q.into()).collect(),
+                1 => (0..64)
+                    .map(|i| read_u16(segment, 1 + 2 * i))
+                    .collect::<Option<_>>()?,
+                _ => return None,
             };
-            *self.dc_quant.get_mut(id)? = Some(dc);
-            segment = segment.get(1 + size..)?;
+            if entries.contains(&0) {
+                return None;
+            }
+            *self.dc_quant.get_mut(id)? = Some(entries[0]);
+            segment = segment.get(1 + 64 * (usize::from(wide) + 1)..)?;
         }
         Some(())
     }
@@ -176,6 +240,10 @@ impl Header {
             let (class, id) = (first >> 4, usize::from(first & 15));
             let counts: [u8; 16] = segment.get(1..17)?.try_into().ok()?;
             let total: usize = counts.iter().map(|&n| usize::from(n)).sum();
+            // A baseline frame has two tables of each class; an empty table is invalid.
+            if id > 1 || total == 0 || total > 256 {
+                return None;
+            }
             let symbols = segment.get(17..17 + total)?;
             let table = Huffman::new(&counts, symbols)?;
             match class {
@@ -193,7 +261,7 @@ impl Header {
     /// (all 64 coefficients, no successive approximation).
     fn read_scan(&mut self, segment: &[u8]) -> Option<()> {
         let count = usize::from(*segment.first()?);
-        if count != self.components.len() {
+        if count != self.components.len() || segment.len() != 4 + 2 * count {
             return None;
         }
         let selectors = segment.get(1..1 + 2 * count)?;
@@ -203,6 +271,9 @@ impl Header {
             }
             component.dc_table = usize::from(fields[1] >> 4);
             component.ac_table = usize::from(fields[1] & 15);
+            if component.dc_table > 1 || component.ac_table > 1 {
+                return None;
+            }
         }
         let spectral = segment.get(1 + 2 * count..4 + 2 * count)?;
         (spectral == [0, 63, 0]).then_some(())
@@ -217,7 +288,7 @@ impl Header {
 
     /// Reads the entropy-coded data: one plane of DC pixels per component, each as wide
     /// as the MCUs' blocks of that component.
-    fn decode_scan(&self, bytes: &[u8]) -> Option<Vec<Plane>> {
+    fn decode_scan(&self, bytes: &[u8]) -> Result<Vec<Plane>, Stop> {
         let (h_max, v_max) = self.max_factors();
         let mcus_across = self.width.div_ceil(8 * h_max);
         let mcus_down = self.height.div_ceil(8 * v_max);
@@ -225,20 +296,24 @@ impl Header {
         let mut decoding = Vec::with_capacity(self.components.len());
         let mut planes = Vec::with_capacity(self.components.len());
         for c in &self.components {
-            decoding.push((
-                self.dc_tables.get(c.dc_table)?.as_ref()?,
-                self.ac_tables.get(c.ac_table)?.as_ref()?,
-                i32::from(self.dc_quant[c.quant]?),
-            ));
+            let dc_table = self.dc_tables[c.dc_table].as_ref();
+            let ac_table = self.ac_tables[c.ac_table].as_ref();
+            let (Some(dc_table), Some(ac_table), Some(quant)) =
+                (dc_table, ac_table, self.dc_quant[c.quant])
+            else {
+                return Err(Stop::NotOurs);
+            };
+            decoding.push((dc_table, ac_table, i64::from(quant)));
             planes.push(Plane::new(mcus_across * c.h, mcus_down * c.v));
         }
 
-        let mut bits = Bits::new(bytes.get(self.scan_start..)?);
+        let mut bits = Bits::new(bytes.get(self.scan_start..).ok_or(Stop::NotOurs)?);
         let mut predictions = vec![0_i32; self.components.len()];
         let total = mcus_across * mcus_down;
         for mcu in 0..total {
             if self.restart_interval > 0 && mcu > 0 && mcu % self.restart_interval == 0 {
-                bits.restart()?;
+                // Restart markers count 0 to 7 and round again.
+                bits.restart((mcu / self.restart_interval - 1) % 8)?;
                 predictions.fill(0);
             }
             let (mcu_x, mcu_y) = (mcu % mcus_across, mcu / mcus_across);
@@ -251,7 +326,9 @@ impl Header {
                         bits.skip_ac(ac_table)?;
                         // The inverse DCT of a block with only DC is flat: DC * q / 8,
                         // plus the 128 that JPEG subtracts from every sample.
-                        let level = (predictions[i].saturating_mul(quant) + 4) >> 3;
+                        // In 64 bits, where no prediction times any table entry can
+                        // overflow, whatever a crafted file holds.
+                        let level = (i64::from(predictions[i]) * quant + 4) >> 3;
                         planes[i].set(
                             mcu_x * c.h + block_x,
                             mcu_y * c.v + block_y,
@@ -262,7 +339,15 @@ impl Header {
             }
         }
         // The scan must have ended on real data, not on the zeros read past its end.
-        bits.intact().then_some(planes)
+        if !bits.intact() {
+            return Err(Stop::damaged(CUT_SHORT));
+        }
+        // And what follows must be the end of the image, as in a file with one scan;
+        // anything else is for the general decoder to read.
+        if !ends_the_image(bits.rest()) {
+            return Err(Stop::NotOurs);
+        }
+        Ok(planes)
     }
 
     /// Stretches subsampled colour planes to the size of the brightness plane, crops
@@ -294,6 +379,33 @@ impl Header {
             channels,
             pixels,
         })
+    }
+}
+
+/// The error for entropy-coded data that ends before the last block.
+const CUT_SHORT: &str = "truncated: the image data ends before its last block";
+
+/// Whether the bytes after a scan's last block lead to the end-of-image marker, as the
+/// general decoder reads them: past leftover data bits, stuffed bytes and restart
+/// markers (some encoders end with one), to the first other marker.
+fn ends_the_image(rest: &[u8]) -> bool {
+    let mut at = 0;
+    loop {
+        let Some(offset) = rest
+            .get(at..)
+            .and_then(|r| r.iter().position(|&b| b == 0xFF))
+        else {
+            return false;
+        };
+        at += offset + 1;
+        let fill = rest[at..].iter().take_while(|&&b| b == 0xFF).count();
+        at += fill;
+        match rest.get(at) {
+            Some(0x00) if fill == 0 => at += 1,
+            Some(0xD0..=0xD7) => at += 1,
+            Some(0xD9) => return true,
+            _ => return false,
+        }
     }
 }
 
@@ -530,38 +642,51 @@ impl<'a> Bits<'a> {
     }
 
     /// One Huffman symbol.
-    fn symbol(&mut self, table: &Huffman) -> Option<u8> {
+    fn symbol(&mut self, table: &Huffman) -> Result<u8, Stop> {
         self.refill();
         let entry = table.lookup[self.peek(LOOKUP_BITS) as usize];
         if entry != 0 {
             self.consume(u32::from(entry >> 8));
-            return Some(entry as u8);
+            return Ok(entry as u8);
         }
         for length in LOOKUP_BITS + 1..=16 {
             let code = self.peek(length) as i32;
             if code <= table.max_code[length as usize] {
                 self.consume(length);
-                let index = table.offset[length as usize] + code;
-                return table.symbols.get(usize::try_from(index).ok()?).copied();
+                let index = usize::try_from(table.offset[length as usize] + code).ok();
+                return index
+                    .and_then(|index| table.symbols.get(index).copied())
+                    .ok_or_else(|| self.invalid_code());
             }
         }
-        None
+        Err(self.invalid_code())
+    }
+
+    /// An invalid code is damage; in the zeros read past the end it means cut data.
+    fn invalid_code(&self) -> Stop {
+        if self.intact() {
+            Stop::damaged("an invalid Huffman code in the image data")
+        } else {
+            Stop::damaged(CUT_SHORT)
+        }
     }
 
     /// The DC difference: a symbol giving a bit count, then that many bits, read as a
     /// signed number (JPEG's "extend": a leading 0 means negative).
-    fn decode_dc(&mut self, table: &Huffman) -> Option<i32> {
+    fn decode_dc(&mut self, table: &Huffman) -> Result<i32, Stop> {
         let size = u32::from(self.symbol(table)?);
         if size == 0 {
-            return Some(0);
+            return Ok(0);
         }
-        if size > 16 {
-            return None;
+        if size > MAX_DC_BITS {
+            return Err(Stop::damaged(format!(
+                "a DC difference of {size} bits (at most {MAX_DC_BITS})"
+            )));
         }
         self.refill();
         let value = self.peek(size) as i32;
         self.consume(size);
-        Some(if value < 1 << (size - 1) {
+        Ok(if value < 1 << (size - 1) {
             value - (1 << size) + 1
         } else {
             value
@@ -570,8 +695,10 @@ impl<'a> Bits<'a> {
 
     /// Reads past the 63 AC coefficients of a block: each symbol says how many zeros come
     /// first (high nibble) and how many bits the value takes (low nibble); 0x00 ends the
-    /// block early and 0xF0 stands for sixteen zeros.
-    fn skip_ac(&mut self, table: &Huffman) -> Option<()> {
+    /// block early and 0xF0 stands for sixteen zeros. A run past the block's end, or a
+    /// progressive-only "end of band" code, is left to the general decoder (which
+    /// accepts both).
+    fn skip_ac(&mut self, table: &Huffman) -> Result<(), Stop> {
         let mut k = 1;
         while k < 64 {
             self.refill();
@@ -580,7 +707,7 @@ impl<'a> Bits<'a> {
             if entry != 0 {
                 self.consume(u32::from(entry >> 8));
                 match entry & 0xFF {
-                    0 => return Some(()),
+                    0 => return Ok(()),
                     advance => k += usize::from(advance),
                 }
                 continue;
@@ -588,16 +715,16 @@ impl<'a> Bits<'a> {
             let symbol = self.symbol(table)?;
             let (run, size) = (usize::from(symbol >> 4), u32::from(symbol & 15));
             match (run, size) {
-                (0, 0) => return Some(()),
+                (0, 0) => return Ok(()),
                 (15, 0) => k += 16,
-                (_, 0) => return None,
+                (_, 0) => return Err(Stop::NotOurs),
                 _ => {
                     self.consume(size); // `symbol` left at least 32 - 16 bits
                     k += run + 1;
                 }
             }
         }
-        (k == 64).then_some(())
+        if k == 64 { Ok(()) } else { Err(Stop::NotOurs) }
     }
 
     /// Whether every bit consumed so far was real data.
@@ -605,20 +732,45 @@ impl<'a> Bits<'a> {
         self.padding <= self.count
     }
 
-    /// At a restart interval's end: the data must be intact and a restart marker next;
-    /// the stream starts again after it, byte-aligned.
-    fn restart(&mut self) -> Option<()> {
+    /// At a restart interval's end: the data must be intact and restart marker
+    /// `number` next; the stream starts again after it, byte-aligned.
+    fn restart(&mut self, number: usize) -> Result<(), Stop> {
+        if !self.intact() {
+            return Err(Stop::damaged(CUT_SHORT));
+        }
         // The interval's last code is followed by at most 7 bits of padding, so its
-        // last refill has reached the marker.
-        if !self.at_marker || !self.intact() {
-            return None;
+        // last refill has reached the marker, unless junk comes first: not ours.
+        if !self.at_marker {
+            return Err(Stop::NotOurs);
         }
-        match self.data.get(self.at..self.at + 2)? {
-            [0xFF, 0xD0..=0xD7] => {}
-            _ => return None,
+        let marker = self.data[self.at..]
+            .iter()
+            .find(|&&b| b != 0xFF)
+            .copied()
+            .ok_or_else(|| Stop::damaged(CUT_SHORT))?;
+        match marker {
+            0xD0..=0xD7 if usize::from(marker - 0xD0) == number => {}
+            0xD0..=0xD7 => {
+                return Err(Stop::damaged(format!(
+                    "restart marker {} where {number} was expected",
+                    marker - 0xD0
+                )));
+            }
+            _ => return Err(Stop::damaged("a marker inside the image data")),
         }
-        *self = Bits::new(&self.data[self.at + 2..]);
-        Some(())
+        let after = self.at
+            + self.data[self.at..]
+                .iter()
+                .take_while(|&&b| b == 0xFF)
+                .count()
+            + 1;
+        *self = Bits::new(&self.data[after..]);
+        Ok(())
+    }
+
+    /// The bytes not yet read into the buffer.
+    fn rest(&self) -> &'a [u8] {
+        &self.data[self.at..]
     }
 }
 
@@ -669,7 +821,9 @@ mod tests {
     /// The mean difference per sample between this decoder and the general one: they
     /// round differently, so they agree closely (about 1 in 255), not exactly.
     fn mean_difference(bytes: &[u8]) -> f64 {
-        let eighth = decode(bytes).expect("the fast path reads it");
+        let eighth = decode(bytes)
+            .expect("not damaged")
+            .expect("the fast path reads it");
         let (width, height, pixels) = reference(bytes);
         assert_eq!((eighth.width, eighth.height), (width, height));
         assert_eq!(eighth.pixels.len(), pixels.len());
@@ -710,27 +864,65 @@ mod tests {
         Encoder::new(&mut jpeg, 90)
             .encode(&grey, width, height, ColorType::Luma)
             .expect("encodes");
-        assert_eq!(decode(&jpeg).expect("reads greyscale").channels, 1);
+        let eighth = decode(&jpeg)
+            .expect("not damaged")
+            .expect("reads greyscale");
+        assert_eq!(eighth.channels, 1);
         assert!(mean_difference(&jpeg) < 2.0);
     }
 
     #[test]
     fn leaves_progressive_jpegs_to_the_general_decoder() {
         let jpeg = encode(160, 120, |e| e.set_progressive(true));
-        assert!(decode(&jpeg).is_none());
+        assert!(matches!(decode(&jpeg), Ok(None)));
     }
 
     #[test]
     fn notices_damage_instead_of_inventing_pixels() {
         let jpeg = encode(320, 200, |_| {});
         for keep in [jpeg.len() / 2, jpeg.len() - 40] {
-            assert!(decode(&jpeg[..keep]).is_none(), "cut to {keep} bytes");
+            assert!(decode(&jpeg[..keep]).is_err(), "cut to {keep} bytes");
+            assert!(check(&jpeg[..keep]).is_err(), "cut to {keep} bytes");
         }
         let with_restarts = encode(320, 200, |e| e.set_restart_interval(2));
         let cut = &with_restarts[..with_restarts.len() / 2];
-        assert!(decode(cut).is_none());
-        assert!(decode(b"\xFF\xD8\xFF").is_none());
-        assert!(decode(&[]).is_none());
+        assert!(decode(cut).is_err());
+        assert!(matches!(decode(b"\xFF\xD8\xFF"), Ok(None)));
+        assert!(matches!(decode(&[]), Ok(None)));
+    }
+
+    #[test]
+    fn cut_data_with_an_end_marker_added_is_still_cut() {
+        let jpeg = encode(320, 200, |_| {});
+        let mut cut = jpeg[..jpeg.len() * 6 / 10].to_vec();
+        cut.extend([0xFF, 0xD9]);
+        let error = decode(&cut).err().expect("refused");
+        assert!(error.contains("truncated"), "{error}");
+    }
+
+    #[test]
+    fn restart_markers_must_come_in_order() {
+        let mut jpeg = encode(320, 200, |e| e.set_restart_interval(2));
+        assert!(check(&jpeg).is_ok());
+        // Swap the numbers of the first two restart markers.
+        let markers: Vec<usize> = (0..jpeg.len() - 1)
+            .filter(|&i| jpeg[i] == 0xFF && (0xD0..=0xD7).contains(&jpeg[i + 1]))
+            .take(2)
+            .collect();
+        (jpeg[markers[0] + 1], jpeg[markers[1] + 1]) = (0xD1, 0xD0);
+        let error = decode(&jpeg).err().expect("refused");
+        assert!(error.contains("restart marker 1 where 0"), "{error}");
+    }
+
+    #[test]
+    fn a_zero_in_a_quantisation_table_is_left_to_the_general_decoder() {
+        let mut jpeg = encode(64, 64, |_| {});
+        let table = (0..jpeg.len() - 1)
+            .find(|&i| jpeg[i] == 0xFF && jpeg[i + 1] == 0xDB)
+            .expect("a DQT");
+        // Marker, length, then the table's precision and id: the last entry is at 68.
+        jpeg[table + 68] = 0;
+        assert!(matches!(decode(&jpeg), Ok(None)));
     }
 
     #[test]

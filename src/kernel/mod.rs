@@ -36,12 +36,13 @@ use fast_image_resize::images::Image as PixelBuffer;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
 
-use crate::contract::{KernelError, OutputFormat, Sizes, Thumbnail};
+use crate::contract::{DecodeLimits, KernelError, OutputFormat, Sizes, Thumbnail};
 
 mod colour;
 mod decode;
 mod eighth;
 mod encode;
+mod jpeg_layout;
 mod orientation;
 mod sniff;
 
@@ -49,7 +50,7 @@ pub use encode::JPEG_QUALITY;
 pub use sniff::sniff;
 
 /// The default pixel budget: 100 megapixels.
-pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+pub const DEFAULT_MAX_PIXELS: u64 = DecodeLimits::DEFAULT.max_pixels;
 
 /// The size of the thumbnail for a requested width: never wider than the image, and the
 /// height in proportion, rounded to the nearest pixel and at least 1.
@@ -67,23 +68,24 @@ fn resize_target(orientation: Orientation, stored: (u32, u32), requested_width: 
 }
 
 /// Makes one thumbnail per width in `sizes`, in that order, in the [`OutputFormat::Auto`]
-/// format.
+/// format, within `limits` (a bare number is a pixel budget, the other limits at their
+/// defaults).
 pub fn thumbnails(
     bytes: &[u8],
     sizes: &Sizes,
-    max_pixels: u64,
+    limits: impl Into<DecodeLimits>,
 ) -> Result<Vec<Thumbnail>, KernelError> {
-    thumbnails_in_steps(bytes, sizes, max_pixels, OutputFormat::Auto, || {})
+    thumbnails_in_steps(bytes, sizes, limits, OutputFormat::Auto, || {})
 }
 
 /// [`thumbnails`] in the format `output` chooses.
 pub fn thumbnails_as(
     bytes: &[u8],
     sizes: &Sizes,
-    max_pixels: u64,
+    limits: impl Into<DecodeLimits>,
     output: OutputFormat,
 ) -> Result<Vec<Thumbnail>, KernelError> {
-    thumbnails_in_steps(bytes, sizes, max_pixels, output, || {})
+    thumbnails_in_steps(bytes, sizes, limits, output, || {})
 }
 
 /// [`thumbnails_as`], calling `between` after each of its pieces: after the decode, and
@@ -94,12 +96,12 @@ pub fn thumbnails_as(
 pub fn thumbnails_in_steps(
     bytes: &[u8],
     sizes: &Sizes,
-    max_pixels: u64,
+    limits: impl Into<DecodeLimits>,
     output: OutputFormat,
     mut between: impl FnMut(),
 ) -> Result<Vec<Thumbnail>, KernelError> {
     let source_format = sniff(bytes)?;
-    let decoded = decode::decode(source_format, bytes, sizes, max_pixels)?;
+    let decoded = decode::decode(source_format, bytes, sizes, &limits.into())?;
     let transparent = decoded.pixels.pixel_type() == fast_image_resize::PixelType::U8x4;
     let format = output.choose(source_format, transparent);
     let stored = (decoded.full_width, decoded.full_height);

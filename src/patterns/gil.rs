@@ -201,8 +201,12 @@ pub fn thumbnail_holding(
 ) -> Result<Vec<Thumbnail>, ImageError> {
     let spec = job.spec();
     let mut piece_start = trace::now_us();
-    let result =
-        kernel::thumbnails_in_steps(bytes, &spec.sizes, spec.max_pixels, spec.format, || {
+    let result = kernel::thumbnails_in_steps(
+        bytes,
+        &spec.sizes,
+        spec.decode_limits(),
+        spec.format,
+        || {
             if gil.switch_requested() {
                 let waiting_since = trace::now_us();
                 push_span(job, image, Phase::Resize, piece_start, waiting_since);
@@ -210,7 +214,8 @@ pub fn thumbnail_holding(
                 piece_start = trace::now_us();
                 push_span(job, image, Phase::QueueWait, waiting_since, piece_start);
             }
-        });
+        },
+    );
     push_span(job, image, Phase::Resize, piece_start, trace::now_us());
     Ok(result?)
 }

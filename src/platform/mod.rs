@@ -16,13 +16,13 @@ mod memory;
 mod parent;
 mod threads;
 
-pub use atomic_file::write_atomically;
+pub use atomic_file::{check_writable, write_atomically};
 pub use cpu_time::{CpuTime, children_cpu_time};
 pub use load::{kernel_release, load_average};
 pub use machine::{machine_memory_gib, processor_model};
 pub use memory::peak_rss_mb;
-pub use parent::die_with_parent;
-pub use threads::thread_count;
+pub use parent::{die_with_parent, leave_stop_signals_to_parent};
+pub use threads::{SchedulerTimes, thread_count};
 
 /// The text after `key` on the first line of the `/proc` file `file` that starts with
 /// it, trimmed (`MemTotal:` in `/proc/meminfo` gives `24576000 kB`). `/proc` is Linux's:

@@ -5,8 +5,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::stats::Stats;
+use super::store_cost::{self, COST_FILE, Cost};
 use crate::harness::workload::Workload;
 
 /// The chapter whose `--gil` switch the report compares against the same chapter
@@ -19,6 +21,12 @@ pub const SWEEP_WORKLOAD: Workload = Workload::Mixed;
 /// Images per run in the worker sweeps (fewer than the workloads' 48, so that a sweep
 /// with one worker stays short).
 pub const SWEEP_IMAGES: usize = 16;
+
+/// The store's latency on the `io` and `mixed` workloads of the bench, as in a chapter's
+/// default run.
+pub const BENCH_LATENCY: Duration = Duration::from_millis(50);
+/// Images per workload in the bench, as in a chapter's default run.
+pub const BENCH_IMAGES: usize = 48;
 
 /// The name of the benchmark of `chapter` on `workload`: criterion group `workload`,
 /// function `chapter`.
@@ -78,6 +86,9 @@ pub struct Bench {
     pub found: bool,
     /// The results, by name.
     pub results: BTreeMap<String, Estimate>,
+    /// The processor time of each benchmark's chapter and store, by name, where the
+    /// bench measured it.
+    pub costs: BTreeMap<String, Cost>,
 }
 
 impl Bench {
@@ -88,6 +99,7 @@ impl Bench {
             folder: folder.to_path_buf(),
             found: folder.is_dir(),
             results: BTreeMap::new(),
+            costs: BTreeMap::new(),
         };
         let mut pending = vec![folder.to_path_buf()];
         while let Some(dir) = pending.pop() {
@@ -97,6 +109,11 @@ impl Bench {
             for entry in entries.flatten() {
                 let path = entry.path();
                 if !path.is_dir() {
+                    if entry.file_name() == COST_FILE
+                        && let Some((name, cost)) = store_cost::read(&path)
+                    {
+                        bench.costs.insert(name, cost);
+                    }
                     continue;
                 }
                 if entry.file_name() == "new" {
@@ -114,6 +131,11 @@ impl Bench {
     /// The result called `name`, if measured.
     pub fn get(&self, name: &str) -> Option<Estimate> {
         self.results.get(name).copied()
+    }
+
+    /// The processor time of the benchmark called `name`, if measured.
+    pub fn cost(&self, name: &str) -> Option<Cost> {
+        self.costs.get(name).copied()
     }
 }
 

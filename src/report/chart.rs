@@ -150,19 +150,25 @@ fn row_chart<'a, 'b>(
 /// Horizontal bars of seconds, one per label, top to bottom in the given order, each
 /// with its interval as a whisker and its value written beside it, on a logarithmic
 /// axis: a 10 s run and a 0.4 s run both get a bar that reads. A `baseline` value (the
-/// sequential chapter's) is drawn as a dashed line across every row.
+/// sequential chapter's) is drawn as a dashed line across every row; a `floor` (the
+/// least any bar could be, see [`floor`](super::floor)) as a red line, named at its top.
 pub fn bars(
     title: &str,
     axis: &str,
     unit: &str,
     bars: &[Bar],
     baseline: Option<f64>,
+    floor: Option<f64>,
 ) -> Result<String, ChartError> {
     let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
     let rows = bars.len().max(1);
     let reach = |b: &Bar| b.interval.map_or(b.value, |(_, high)| high.max(b.value));
     let low = |b: &Bar| b.interval.map_or(b.value, |(low, _)| low.min(b.value));
-    let x_min = bars.iter().map(low).fold(f64::INFINITY, f64::min);
+    let x_min = bars
+        .iter()
+        .map(low)
+        .chain(floor)
+        .fold(f64::INFINITY, f64::min);
     let x_min = if x_min.is_finite() && x_min > 0.0 {
         x_min / 2.0
     } else {
@@ -231,9 +237,26 @@ pub fn bars(
                 BLACK.stroke_width(1),
             ))?;
         }
+        if let Some(at) = floor {
+            chart.draw_series(std::iter::once(PathElement::new(
+                [
+                    (at, SegmentValue::Exact(0)),
+                    (at, SegmentValue::Exact(rows)),
+                ],
+                FLOOR_COLOUR.stroke_width(2),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!(" floor {}{unit}", short(at)),
+                (at, SegmentValue::Exact(rows)),
+                ("sans-serif", LABEL_FONT).into_font().color(&FLOOR_COLOUR),
+            )))?;
+        }
         Ok(())
     })
 }
+
+/// The floor's colour: red, which no series of [`PALETTE`] uses at full strength.
+const FLOOR_COLOUR: RGBColor = RGBColor(200, 30, 30);
 
 /// Horizontal bars grouped by label: one bar per group in each label's row (e.g. the
 /// speedup of each chapter on each workload), with a reference line at `reference`.
@@ -458,6 +481,7 @@ mod tests {
             " s",
             &[bar("a", 10.6), bar("b", 0.41)],
             Some(10.6),
+            None,
         )
         .unwrap();
         let ((top, bottom), drawn) = plot_and_bars(&svg);
@@ -473,5 +497,34 @@ mod tests {
             bottom - drawn[1].1 < row * 0.25,
             "{drawn:?} in {top}..{bottom}"
         );
+    }
+
+    #[test]
+    fn a_floor_is_a_named_red_line_left_of_every_bar() {
+        let bar = |label: &str, value: f64| Bar {
+            label: label.into(),
+            value,
+            interval: None,
+        };
+        let drawn = |floor| {
+            bars(
+                "t",
+                "seconds",
+                " s",
+                &[bar("a", 2.0), bar("b", 0.5)],
+                None,
+                floor,
+            )
+        };
+        let without = drawn(None).unwrap();
+        let with = drawn(Some(0.25)).unwrap();
+        assert!(!without.contains("floor"), "{without}");
+        assert!(with.contains("floor 0.25 s"), "{with}");
+        let document = roxmltree::Document::parse(&with).unwrap();
+        let red = document
+            .descendants()
+            .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some("#C81E1E"))
+            .count();
+        assert_eq!(red, 1, "{with}");
     }
 }

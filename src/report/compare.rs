@@ -173,6 +173,8 @@ mod tests {
             system_s: Some(0.5),
             overlap: None,
             peak_rss_mb: None,
+            floor_s: None,
+            store_cpu_s: None,
             failed: None,
         }
     }

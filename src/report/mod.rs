@@ -4,6 +4,8 @@
 //!
 //! - [`bench`](mod@bench): criterion's results, and the names the bench gives them.
 //! - [`machine`]: the machine, its load and the build the numbers depend on.
+//! - [`floor`]: the least time any pattern could take, from measured inputs.
+//! - [`store_cost`]: the processor time of the chapter and of the store, per run.
 //! - [`stats`]: mean, spread and the median's interval of repeated runs.
 //! - [`section`]: the report as a list of sections (words, charts, tables).
 //! - [`sections`]: each section, built from the measurements.
@@ -13,10 +15,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub mod bench;
 pub mod chart;
 pub mod compare;
+pub mod floor;
 pub mod html;
 pub mod machine;
 pub mod python;
@@ -24,10 +28,12 @@ pub mod results;
 pub mod section;
 mod sections;
 pub mod stats;
+pub mod store_cost;
 pub mod timeline;
 
 pub use bench::{
-    Bench, Estimate, GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES, SWEEP_WORKLOAD, bench_id, sweep_id,
+    BENCH_IMAGES, BENCH_LATENCY, Bench, Estimate, GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES,
+    SWEEP_WORKLOAD, bench_id, sweep_id,
 };
 pub use machine::{Build, Machine, crate_versions};
 pub use results::Results;
@@ -114,6 +120,8 @@ impl Run {
 pub struct Report {
     /// The workload of the traced runs.
     pub workload: Workload,
+    /// The store's latency in the traced runs (on `io` and `mixed`).
+    pub latency: Duration,
     /// The runs of each chapter, in chapter order.
     pub runs: Vec<Run>,
     /// The pipeline with and without its bounded channel (label, run), when that
@@ -161,7 +169,8 @@ impl Report {
         };
         let build = Build::this();
         let mut notes = Vec::new();
-        let mut sections = sections::all(self, &build, &load, &mut notes)?;
+        let floor = self.floor_inputs(&mut notes);
+        let mut sections = sections::all(self, &build, &load, floor.as_ref(), &mut notes)?;
         sections.extend(more);
         notes.extend(load.busy.iter().cloned());
 
@@ -209,7 +218,7 @@ impl Report {
             machine: self.machine.clone(),
             build,
             load,
-            rows: sections::rows(self),
+            rows: sections::rows(self, floor.as_ref()),
             tables,
         };
         let results_path = folder.join("results.json");
@@ -226,6 +235,21 @@ impl Report {
             charts,
             notes,
         })
+    }
+}
+
+impl Report {
+    /// The floor's inputs, measured now (the CPU step from the kernel bench when it
+    /// ran); `None`, with a note, when they cannot be.
+    fn floor_inputs(&self, notes: &mut Vec<String>) -> Option<floor::Inputs> {
+        let ch00 = crate::chapters::binary_path(crate::chapters::ALL[0].name).ok()?;
+        match floor::measure(&self.bench, self.machine.cores, self.latency, &ch00) {
+            Ok(inputs) => Some(inputs),
+            Err(e) => {
+                notes.push(format!("no floor in this report: {e}"));
+                None
+            }
+        }
     }
 }
 

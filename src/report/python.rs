@@ -110,9 +110,11 @@ impl Venv {
             path: requirements(),
             cause,
         })?;
-        std::fs::write(self.installed_record(), pinned).map_err(|cause| VenvError::File {
-            path: self.installed_record(),
-            cause,
+        crate::platform::write_atomically(&self.installed_record(), &pinned).map_err(|cause| {
+            VenvError::File {
+                path: self.installed_record(),
+                cause,
+            }
         })
     }
 }
@@ -580,7 +582,14 @@ fn gil_chart(rows: &[Row]) -> Result<String, ChartError> {
             interval: None,
         })
         .collect();
-    chart::bars("The GIL, measured on cpu", "wall time", "s", &bars, None)
+    chart::bars(
+        "The GIL, measured on cpu",
+        "wall time",
+        "s",
+        &bars,
+        None,
+        None,
+    )
 }
 
 #[cfg(test)]

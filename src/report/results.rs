@@ -47,6 +47,15 @@ pub struct Row {
     pub peak_rss_mb: Option<f64>,
     /// Images that failed, where known.
     pub failed: Option<usize>,
+    /// The least time any pattern could take for the same run (see
+    /// [`floor`](super::floor)), where its inputs were measured; wall over it is the
+    /// distance to it.
+    #[serde(default)]
+    pub floor_s: Option<f64>,
+    /// The processor seconds per run of the store the run was served by, in a process
+    /// of its own, where measured.
+    #[serde(default)]
+    pub store_cpu_s: Option<f64>,
 }
 
 impl Row {

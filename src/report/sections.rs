@@ -4,8 +4,12 @@
 //!
 //! To add a section, write a function returning it and add it to [`all`].
 
-use super::bench::{GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES, SWEEP_WORKLOAD, bench_id, sweep_id};
+use super::bench::{
+    BENCH_IMAGES, BENCH_LATENCY, GIL_CHAPTER, GIL_GROUP, SWEEP_IMAGES, SWEEP_WORKLOAD, bench_id,
+    sweep_id,
+};
 use super::chart::{self, Bar, BarGroup, ChartError, Line};
+use super::floor::{self, Floor, Inputs, KERNEL_BENCH};
 use super::machine::Build;
 use super::results::{Load, Row};
 use super::section::{Chart, Section, Table};
@@ -17,23 +21,115 @@ use crate::harness::workload::Workload;
 
 /// The implementation every row of this report is measured from.
 const RUST: &str = "rust";
-/// The kernel benchmark the report quotes.
-const KERNEL_BENCH: &str = "kernel/jpeg_1920x1280_to_32_64_200";
 
-/// Every section, in the order the report shows them. `notes` receives what the person
-/// who asked for the report must hear on the terminal.
+/// Every section, in the order the report shows them, with the floor's `inputs` when
+/// they could be measured. `notes` receives what the person who asked for the report
+/// must hear on the terminal.
 pub fn all(
     report: &Report,
     build: &Build,
     load: &Load,
+    inputs: Option<&Inputs>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Section>, ChartError> {
     let mut sections = vec![machine(report, build, load)];
-    sections.extend(tour(report));
-    sections.extend(bench(report, notes)?);
+    sections.extend(inputs.map(|inputs| floor_section(report, inputs)));
+    sections.extend(tour(report, inputs));
+    sections.extend(bench(report, inputs, notes)?);
     sections.extend(backpressure(report, load));
     sections.extend(timelines(report));
     Ok(sections)
+}
+
+/// The floor's inputs as they apply to the tour's runs (the tour's latency) and to the
+/// bench's (the bench's latency).
+fn tour_inputs(report: &Report, inputs: &Inputs) -> Inputs {
+    Inputs {
+        latency_s: report.latency.as_secs_f64(),
+        ..*inputs
+    }
+}
+
+fn bench_inputs(inputs: &Inputs) -> Inputs {
+    Inputs {
+        latency_s: BENCH_LATENCY.as_secs_f64(),
+        ..*inputs
+    }
+}
+
+/// The floor of every workload of the bench: its inputs, its terms, what sets it.
+fn floor_section(report: &Report, inputs: &Inputs) -> Section {
+    let mut section = Section::new("floor", "The floor: the best any pattern can do here", 2);
+    section.words.push(format!(
+        "The **floor** is the least wall time any pattern could take on this machine:          start-up, plus the round trips to the store that no overlap can hide (the first          download, and the last upload on `mixed`), plus every image's CPU step spread          over the {} cores. A chapter's **wall / floor** says how far it is from that: 1          would be perfect, and what is left above 1 is what a better pattern (or a          cheaper step) could still win. The CPU step per photo is from {}; start-up is          the fastest of a few starts of {} with `--help`.",
+        inputs.cores,
+        inputs.photo_source.describe(),
+        chapters::ALL[0].name
+    ));
+    let mut table = Table::new(
+        "floor",
+        &[
+            "workload",
+            "images",
+            "latency ms",
+            "round trips",
+            "cpu step ms",
+            "cores",
+            "start-up ms",
+            "floor s",
+            "set by",
+        ],
+    );
+    let bench = bench_inputs(inputs);
+    let mut limits = Vec::new();
+    for workload in Workload::ALL {
+        let f = floor::floor(workload, BENCH_IMAGES, &bench);
+        let step = match workload {
+            Workload::Io => bench.small_cpu_s,
+            Workload::Cpu | Workload::Mixed => bench.photo_cpu_s,
+        };
+        table.row(vec![
+            workload.name().to_string(),
+            BENCH_IMAGES.to_string(),
+            match floor::round_trips(workload) {
+                0 => "-".to_string(),
+                _ => format!("{:.0}", bench.latency_s * 1e3),
+            },
+            floor::round_trips(workload).to_string(),
+            format!("{:.2}", step * 1e3),
+            bench.cores.to_string(),
+            format!("{:.1}", bench.startup_s * 1e3),
+            seconds(f.seconds()),
+            f.limit().name().to_string(),
+        ]);
+        limits.push(format!(
+            "on `{}` {} ({:.3} s of CPU steps against {:.3} s of round trips)",
+            workload.name(),
+            f.limit().name(),
+            f.computing_s,
+            f.waiting_s
+        ));
+    }
+    section.words.push(format!(
+        "For the bench's {BENCH_IMAGES} images, the floor is set {}.",
+        limits.join("; ")
+    ));
+    if report.latency != BENCH_LATENCY && !report.runs.is_empty() {
+        section.words.push(format!(
+            "The tour's runs used {:.0} ms of latency; their floor, in the tour's table,              is computed with it.",
+            report.latency.as_secs_f64() * 1e3
+        ));
+    }
+    section.tables.push(table);
+    section
+}
+
+/// The floor cells of a table row: the floor, and the wall time's distance to it.
+fn floor_cells(floor: Option<Floor>, wall_s: f64) -> [String; 2] {
+    match floor {
+        Some(f) => [seconds(f.seconds()), format!("{:.2}", f.distance(wall_s))],
+        None => ["-".to_string(), "-".to_string()],
+    }
 }
 
 fn seconds(value: f64) -> String {
@@ -84,7 +180,7 @@ fn machine(report: &Report, build: &Build, load: &Load) -> Section {
 }
 
 /// The tour's runs: a table of every chapter, and what it says.
-fn tour(report: &Report) -> Option<Section> {
+fn tour(report: &Report, inputs: Option<&Inputs>) -> Option<Section> {
     let runs = &report.runs;
     if runs.is_empty() {
         return None;
@@ -107,11 +203,14 @@ fn tour(report: &Report) -> Option<Section> {
          where wall time says only how long it took."
     ));
     section.words.extend(tour_words(report));
-    section.tables.push(tour_table(runs));
+    let inputs = inputs.map(|i| tour_inputs(report, i));
+    section
+        .tables
+        .push(tour_table(runs, report.workload, inputs.as_ref()));
     Some(section)
 }
 
-fn tour_table(runs: &[Run]) -> Table {
+fn tour_table(runs: &[Run], workload: Workload, inputs: Option<&Inputs>) -> Table {
     let mut table = Table::new(
         "tour",
         &[
@@ -126,6 +225,8 @@ fn tour_table(runs: &[Run]) -> Table {
             "max s",
             "images/s",
             "speedup over ch00",
+            "floor s",
+            "wall / floor",
             "overlap",
             "user s",
             "system s",
@@ -138,6 +239,8 @@ fn tour_table(runs: &[Run]) -> Table {
         let s = &run.summary;
         let stats = run.stats();
         let cpu = run.cpu();
+        let floor = inputs.map(|i| floor::floor(workload, s.images, i));
+        let [floor_s, distance] = floor_cells(floor, stats.median_s);
         table.row(vec![
             s.chapter.clone(),
             stats.runs.to_string(),
@@ -152,6 +255,8 @@ fn tour_table(runs: &[Run]) -> Table {
             baseline.map_or("-".to_string(), |b| {
                 format!("{:.2}", b / stats.median_s.max(1e-9))
             }),
+            floor_s,
+            distance,
             format!("{:.2}", s.overlap),
             optional(cpu.map(|c| c.user_s), 2),
             optional(cpu.map(|c| c.system_s), 2),
@@ -243,7 +348,11 @@ fn why(workload: Workload, cores: usize, speedup: f64) -> String {
 }
 
 /// Criterion's results: a panel per workload, the speedups, the sweep, the GIL.
-fn bench(report: &Report, notes: &mut Vec<String>) -> Result<Vec<Section>, ChartError> {
+fn bench(
+    report: &Report,
+    inputs: Option<&Inputs>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Section>, ChartError> {
     let bench = &report.bench;
     let mut intro = Section::new("bench", "Benchmarks", 2);
     if !bench.found || bench.results.is_empty() {
@@ -264,15 +373,19 @@ fn bench(report: &Report, notes: &mut Vec<String>) -> Result<Vec<Section>, Chart
     intro.words.push(
         "Each chapter binary timed as a whole process by criterion (start-up included), \
          median of its samples with the 95% confidence interval; on `io` and `mixed` the \
-         embedded store answers after 50 ms. Times are on a logarithmic axis, so that a \
-         10 s run and a 0.5 s run both read: equal steps across are equal ratios."
+         store (`workbench serve`, a process of its own, as a real store would be) \
+         answers after 50 ms. Times are on a logarithmic axis, so that a 10 s run and a \
+         0.5 s run both read: equal steps across are equal ratios. **User s** and \
+         **system s** are the chapter's processor seconds per run; **store CPU s** the \
+         store's, so that a pattern is neither charged for the store's work nor hides it."
             .to_string(),
     );
     let mut sections = vec![intro];
     let mut missing = Vec::new();
     let mut speedups = Vec::new();
     for workload in Workload::ALL {
-        if let Some((section, group)) = workload_section(report, workload, &mut missing)? {
+        let floor = inputs.map(|i| floor::floor(workload, BENCH_IMAGES, &bench_inputs(i)));
+        if let Some((section, group)) = workload_section(report, workload, floor, &mut missing)? {
             sections.push(section);
             speedups.push(group);
         }
@@ -325,6 +438,7 @@ fn bench(report: &Report, notes: &mut Vec<String>) -> Result<Vec<Section>, Chart
 fn workload_section(
     report: &Report,
     workload: Workload,
+    floor: Option<Floor>,
     missing: &mut Vec<String>,
 ) -> Result<Option<(Section, BarGroup)>, ChartError> {
     let measured: Vec<(&str, Option<super::Estimate>)> = chapters::ALL
@@ -357,7 +471,14 @@ fn workload_section(
     section.charts.push(Chart {
         file: format!("bench-{name}.svg"),
         title: title.clone(),
-        svg: chart::bars(&title, "seconds", " s", &bars, None)?,
+        svg: chart::bars(
+            &title,
+            "seconds",
+            " s",
+            &bars,
+            None,
+            floor.map(|f| f.seconds()),
+        )?,
     });
     let baseline = measured.first().and_then(|(_, e)| *e);
     let mut table = Table::new(
@@ -372,11 +493,18 @@ fn workload_section(
             "min s",
             "max s",
             "speedup over ch00",
+            "floor s",
+            "wall / floor",
+            "user s",
+            "system s",
+            "store CPU s",
         ],
     );
     for (chapter, estimate) in &measured {
         let Some(e) = estimate else { continue };
         let stats = e.stats();
+        let [floor_s, distance] = floor_cells(floor, stats.median_s);
+        let cost = report.bench.cost(&bench_id(workload, chapter));
         table.row(vec![
             chapter.to_string(),
             seconds(stats.median_s),
@@ -389,12 +517,18 @@ fn workload_section(
             baseline.map_or("-".to_string(), |b| {
                 format!("{:.2}", b.median_s / e.median_s.max(1e-12))
             }),
+            floor_s,
+            distance,
+            optional(cost.map(|c| c.user_s), 2),
+            optional(cost.map(|c| c.system_s), 2),
+            optional(cost.and_then(|c| c.store_cpu_s), 2),
         ]);
     }
     section.tables.push(table);
     section
         .words
         .extend(bench_words(report, workload, &measured));
+    section.words.extend(floor_words(floor, &measured));
     let group = BarGroup {
         name: name.to_string(),
         values: measured
@@ -403,6 +537,24 @@ fn workload_section(
             .collect(),
     };
     Ok(Some((section, group)))
+}
+
+/// How close the best chapter comes to the floor, and what sets the floor.
+fn floor_words(
+    floor: Option<Floor>,
+    measured: &[(&str, Option<super::Estimate>)],
+) -> Option<String> {
+    let floor = floor?;
+    let (best, estimate) = measured
+        .iter()
+        .filter_map(|(name, e)| Some((*name, (*e)?)))
+        .min_by(|a, b| a.1.median_s.total_cmp(&b.1.median_s))?;
+    Some(format!(
+        "The floor (red line) is {:.3} s, set by {}: {best} is {:.2}x it.",
+        floor.seconds(),
+        floor.limit().name(),
+        floor.distance(estimate.median_s)
+    ))
 }
 
 /// Who wins on a workload, by how much over ch00 and over the runner-up, and whether
@@ -566,7 +718,7 @@ fn gil(report: &Report) -> Result<Option<Section>, ChartError> {
     section.charts.push(Chart {
         file: "gil.svg".into(),
         title: title.clone(),
-        svg: chart::bars(&title, "seconds", " s", &bars, Some(base))?,
+        svg: chart::bars(&title, "seconds", " s", &bars, Some(base), None)?,
     });
     Ok(Some(section))
 }
@@ -649,13 +801,21 @@ fn timelines(report: &Report) -> Option<Section> {
     Some(section)
 }
 
-/// Every figure measured, as the rows of `results.json`.
-pub fn rows(report: &Report) -> Vec<Row> {
+/// Every figure measured, as the rows of `results.json`, each with its floor where the
+/// floor's `inputs` were measured.
+pub fn rows(report: &Report, inputs: Option<&Inputs>) -> Vec<Row> {
     let workload = report.workload.name();
+    let tour = inputs.map(|i| tour_inputs(report, i));
     let mut rows: Vec<Row> = report
         .runs
         .iter()
-        .map(|run| traced_row(run, workload, "tour", ""))
+        .map(|run| {
+            let floor = tour.map(|i| floor::floor(report.workload, run.summary.images, &i));
+            Row {
+                floor_s: floor.map(|f| f.seconds()),
+                ..traced_row(run, workload, "tour", "")
+            }
+        })
         .collect();
     rows.extend(
         report
@@ -665,6 +825,7 @@ pub fn rows(report: &Report) -> Vec<Row> {
     );
     for (name, estimate) in &report.bench.results {
         let stats = estimate.stats();
+        let cost = report.bench.cost(name);
         let parts: Vec<&str> = name.split('/').collect();
         let (chapter, workload, measure, variant) = match parts[..] {
             ["sweep", chapter, workers] => (
@@ -689,14 +850,25 @@ pub fn rows(report: &Report) -> Vec<Row> {
             measure: measure.into(),
             variant,
             stats,
-            user_s: None,
-            system_s: None,
+            user_s: cost.map(|c| c.user_s),
+            system_s: cost.map(|c| c.system_s),
             overlap: None,
             peak_rss_mb: None,
             failed: None,
+            floor_s: bench_floor(workload, measure, inputs),
+            store_cpu_s: cost.and_then(|c| c.store_cpu_s),
         });
     }
     rows
+}
+
+/// The floor of a criterion result: for the chapters' benchmarks (`bench`) on a workload.
+fn bench_floor(workload: &str, measure: &str, inputs: Option<&Inputs>) -> Option<f64> {
+    let workload = Workload::ALL.into_iter().find(|w| w.name() == workload)?;
+    if measure != "bench" {
+        return None;
+    }
+    Some(floor::floor(workload, BENCH_IMAGES, &bench_inputs(inputs?)).seconds())
 }
 
 fn traced_row(run: &Run, workload: &str, measure: &str, variant: &str) -> Row {
@@ -713,6 +885,8 @@ fn traced_row(run: &Run, workload: &str, measure: &str, variant: &str) -> Row {
         overlap: Some(run.summary.overlap),
         peak_rss_mb: Some(run.summary.peak_rss_mb),
         failed: Some(run.summary.failed.len()),
+        floor_s: None,
+        store_cpu_s: None,
     }
 }
 

@@ -35,6 +35,9 @@ pub fn phase_colour(phase: Phase) -> &'static str {
         Phase::Resize => "#f58518",
         Phase::Upload => "#54a24b",
         Phase::QueueWait => "#bebebe",
+        Phase::Starting => "#b279a2",
+        Phase::Unjoined => "#4d4d4d",
+        Phase::RetryWait => "#e45756",
     }
 }
 
@@ -144,7 +147,7 @@ fn panel(svg: &mut String, trace: &Trace, axis: Axis, top: f64) {
         top + 22.0,
         escape(&title(trace))
     );
-    legend(svg, top + 44.0);
+    legend(svg, trace, top + 44.0);
     let _ = writeln!(
         svg,
         "<g class=\"plot\" data-x0=\"{LABEL_COLUMN}\" data-width=\"{}\" data-seconds=\"{}\">",
@@ -158,10 +161,14 @@ fn panel(svg: &mut String, trace: &Trace, axis: Axis, top: f64) {
     time_axis(svg, axis, lanes_bottom);
 }
 
-/// The legend: one box per phase, in a row above the lanes, so it covers no bar.
-fn legend(svg: &mut String, y: f64) {
+/// The legend: one box per phase, in a row above the lanes, so it covers no bar. A
+/// thread's birth and death are listed only when the run recorded them.
+fn legend(svg: &mut String, trace: &Trace, y: f64) {
     let mut x = LABEL_COLUMN;
-    for phase in Phase::ALL {
+    let shown = Phase::ALL
+        .into_iter()
+        .filter(|&phase| phase.is_step() || trace.spans.iter().any(|s| s.phase == phase));
+    for phase in shown {
         let _ = writeln!(
             svg,
             "<rect x=\"{x}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/>\

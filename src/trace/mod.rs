@@ -31,20 +31,38 @@ pub enum Phase {
     Upload,
     /// Waiting for a turn: in a queue, for a lock, for a permit.
     QueueWait,
+    /// A thread that is *new*: made by its parent, not yet running its first instruction.
+    Starting,
+    /// A thread that is *dead* but not collected: its function has returned, and its end
+    /// waits for a `join`.
+    Unjoined,
+    /// Waiting before a failed request is tried again (backoff).
+    RetryWait,
 }
 
 impl Phase {
     /// Every phase, in timeline order.
-    pub const ALL: [Phase; 4] = [
+    pub const ALL: [Phase; 7] = [
         Phase::Download,
         Phase::Resize,
         Phase::Upload,
         Phase::QueueWait,
+        Phase::Starting,
+        Phase::Unjoined,
+        Phase::RetryWait,
     ];
 
-    /// Download, resize and upload are work; waiting is not.
+    /// Download, resize and upload are work; waiting, and a thread's birth and death, are
+    /// not. (A retry's wait also lies inside its download or upload span: counting it
+    /// would count it twice.)
     pub fn is_work(self) -> bool {
-        self != Phase::QueueWait
+        matches!(self, Phase::Download | Phase::Resize | Phase::Upload)
+    }
+
+    /// The phases every run has; the others (a thread's birth and death, a retry's
+    /// wait) appear only when a run records them.
+    pub fn is_step(self) -> bool {
+        self.is_work() || self == Phase::QueueWait
     }
 
     /// The phase's name as written in traces.
@@ -54,6 +72,9 @@ impl Phase {
             Phase::Resize => "resize",
             Phase::Upload => "upload",
             Phase::QueueWait => "queue_wait",
+            Phase::Starting => "starting",
+            Phase::Unjoined => "unjoined",
+            Phase::RetryWait => "retry_wait",
         }
     }
 }

@@ -2,6 +2,8 @@
 //! and running a chapter binary.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod s3_server;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -212,4 +214,18 @@ pub fn traced_run_with_summary(
         workbench::trace::Trace::read(&trace_file).unwrap(),
         run.summary,
     )
+}
+
+/// Reads a request's head from `stream` byte by byte, as a hand-written test server does
+/// before it answers; `None` if the client went away first.
+pub fn read_request_head(stream: &mut impl std::io::Read) -> Option<Vec<u8>> {
+    let mut request = Vec::new();
+    let mut byte = [0; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => request.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(request)
 }

@@ -192,6 +192,7 @@ pub(crate) fn thumbnail(
             output,
             http: message.http,
             max_pixels: message.max_pixels,
+            max_decoded_bytes: message.max_decoded_bytes,
             format: message.format,
         };
         let job = Job::new(spec, Vec::new(), indicatif::ProgressBar::hidden());

@@ -18,6 +18,13 @@ use super::answer::answer;
 use super::config::{ServerError, StoreConfig};
 use super::state::{Logging, Store};
 
+/// How long a connection may take to send a request's headers, counted from when the
+/// store waits for them (a kept-alive connection waits too). A few hundred bytes take a
+/// real client a millisecond, so this is short: with `--max-conns`, a client that sends
+/// its headers slowly, or not at all, holds a slot that others queue for. Bodies are
+/// given longer (see `upload::BODY_READ_TIMEOUT`): a large upload may pause legitimately.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The runtime that runs the store: one thread, `current_thread`.
 ///
 /// The store waits; it hardly computes. Latency and bandwidth are timers, and file
@@ -154,10 +161,11 @@ where
     let logging = store.logging;
     let service = service_fn(move |request| answer(Arc::clone(&store), request));
     let connection = http1::Builder::new()
-        // The timer lets hyper close a connection that sends no request for 30 s,
-        // which also frees its `max_conns` slot.
+        // The timer lets hyper close a connection whose next request's headers have
+        // not all arrived within the timeout, idle or trickling, which also frees its
+        // `max_conns` slot for the next client in the queue.
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(HEADER_READ_TIMEOUT)
         .serve_connection(io, service);
     if let Err(err) = connection.await
         && logging == Logging::Refusals

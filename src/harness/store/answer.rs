@@ -2,7 +2,6 @@
 //! path to the code that serves it. A request that cannot be served is answered
 //! with its [`Refusal`].
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use hyper::body::Incoming;
@@ -11,6 +10,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::download::get_object;
 use super::listing::list_folder;
+use super::pacing::Flake;
 use super::response::{Body, Refusal};
 use super::state::{Logging, Store};
 use super::target::Target;
@@ -18,13 +18,24 @@ use super::upload::put_object;
 
 // ANCHOR: answer
 /// Answers one request. Every response, refusals included, starts after `latency`.
+/// A request picked by `flaky_rate` may get no answer at all: the error makes hyper
+/// close the connection unanswered.
 pub(super) async fn answer(
     store: Arc<Store>,
     request: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<Body>, Dropped> {
     // The whole trick of the store: an asynchronous wait. Concurrent requests wait
     // side by side on one thread, so N of them take about one latency, not N.
     tokio::time::sleep(store.latency).await;
+
+    match store.flake() {
+        Some(Flake::Dropped) => return Err(Dropped),
+        Some(Flake::Unavailable) => {
+            let busy = "busy: try again (a passing failure, see --flaky-rate)";
+            return Ok(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, busy).into_response());
+        }
+        None => {}
+    }
 
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -43,6 +54,11 @@ pub(super) async fn answer(
     Ok(response)
 }
 // ANCHOR_END: answer
+
+/// Why a connection was closed without an answer: a passing failure, by `flaky_rate`.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped before answering (a passing failure, see --flaky-rate)")]
+pub(super) struct Dropped;
 
 /// Sends a request to the code for its method and kind of path.
 async fn route(store: &Store, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {

@@ -28,6 +28,11 @@ pub struct StoreConfig {
     pub fail_rate: f64,
     /// Chooses which paths fail; see `fail_rate`.
     pub seed: u64,
+    /// The share of requests (0.0 to 1.0), drawn afresh for every request, that fail
+    /// in a way that passes: half of them answer 503, half close the connection before
+    /// answering. Where `fail_rate` is a broken object, this is a busy server: a client
+    /// that tries again gets through.
+    pub flaky_rate: f64,
     /// At most this many connections served at once; further ones wait in the
     /// system's queue of connections not yet accepted, as with a busy server.
     pub max_conns: Option<usize>,
@@ -57,10 +62,27 @@ impl StoreConfig {
             bandwidth: None,
             fail_rate: 0.0,
             seed: 0,
+            flaky_rate: 0.0,
             max_conns: None,
             stall: false,
             tls: None,
         }
+    }
+}
+
+impl StoreConfig {
+    /// Whether `fail_rate` fails the object at `path` (`a/b.jpg`) at every request: a
+    /// test or a lesson can say in advance which images must fail.
+    pub fn always_fails(&self, path: &str) -> bool {
+        super::pacing::injected_failure(self.seed, path, self.fail_rate)
+    }
+
+    /// Which of the first `count` requests (numbered from 0 in the order they arrive)
+    /// `flaky_rate` fails in passing.
+    pub fn flaky_requests(&self, count: u64) -> Vec<u64> {
+        (0..count)
+            .filter(|&n| super::pacing::flake(self.seed, n, self.flaky_rate).is_some())
+            .collect()
     }
 }
 
@@ -83,6 +105,9 @@ pub enum ServerError {
     /// `fail_rate` is not a share.
     #[error("fail_rate must be between 0.0 and 1.0, got {0}")]
     FailRate(f64),
+    /// `flaky_rate` is not a share.
+    #[error("flaky_rate must be between 0.0 and 1.0, got {0}")]
+    FlakyRate(f64),
     /// `bandwidth` is zero, which would never send a byte.
     #[error("bandwidth must be at least 1 byte per second")]
     ZeroBandwidth,

@@ -1,14 +1,12 @@
-//! `GET` and `HEAD` of an object: its bytes, or only its headers, after the seeded
-//! failure check, and paced to the bandwidth when one is set.
+//! `GET` and `HEAD` of an object: its bytes, streamed from the file, or only its
+//! headers, after the seeded failure check, and paced to the bandwidth when one is set.
 
 use std::path::Path;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt as _, Full};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-use super::pacing::{injected_failure, paced};
+use super::pacing::{injected_failure, paced, streamed};
 use super::response::{Body, Refusal, head_response, text, with_length};
 use super::state::Store;
 use super::target::{Target, inside_root};
@@ -34,9 +32,8 @@ pub(super) async fn get_object(
         ));
     }
     let path = inside_root(store, target, &target.under(&store.root)).await?;
-    let metadata = tokio::fs::metadata(&path)
-        .await
-        .map_err(|err| Refusal::from_io(&target.shown, &err))?;
+    let refused = |err: std::io::Error| Refusal::from_io(&target.shown, &err);
+    let metadata = tokio::fs::metadata(&path).await.map_err(refused)?;
     if metadata.is_dir() {
         // As nginx does: a folder named without its slash is found at the slashed path.
         let mut response = text(StatusCode::MOVED_PERMANENTLY, String::new());
@@ -50,17 +47,15 @@ pub(super) async fn get_object(
     if !with_body {
         return Ok(head_response(content_type, metadata.len()));
     }
-    // Read whole: images are small, and a replaced file (see `upload::put_object`) is read
-    // either before or after the rename, never half of each.
-    let data = Bytes::from(
-        tokio::fs::read(&path)
-            .await
-            .map_err(|err| Refusal::from_io(&target.shown, &err))?,
-    );
-    let length = data.len() as u64;
+    // Streamed from the open file, a slice at a time, so that a reader who stalls costs
+    // the store one slice of memory, not the object. The open file is the object as it
+    // was when opened: a replacement (see `upload::put_object`) renames a new file over
+    // the name and leaves this one whole, so a reader never gets half of each.
+    let file = tokio::fs::File::open(&path).await.map_err(refused)?;
+    let length = file.metadata().await.map_err(refused)?.len();
     let body = match store.bandwidth {
-        Some(bytes_per_second) => paced(data, bytes_per_second),
-        None => Full::new(data).boxed_unsync(),
+        Some(bytes_per_second) => paced(file, bytes_per_second),
+        None => streamed(file),
     };
     Ok(with_length(Response::new(body), content_type, length))
 }

@@ -3,8 +3,9 @@
 //! Chapters that download their images need a server to download from, and the
 //! lessons need that server to behave like a real object store: every request pays a
 //! round trip (`latency`, 50 ms by default), bodies arrive at a finite speed
-//! (`bandwidth`), some objects fail (`fail_rate`), and the store accepts only so many
-//! connections at once (`max_conns`). On one machine, over 127.0.0.1, the numbers are
+//! (`bandwidth`), some objects fail for good (`fail_rate`), some requests fail in
+//! passing (`flaky_rate`: a 503, or a connection closed unanswered, that a retry gets
+//! through), and the store accepts only so many connections at once (`max_conns`). On one machine, over 127.0.0.1, the numbers are
 //! repeatable.
 //!
 //! Latency is the point. A download spends almost all of its time *waiting*, not
@@ -32,7 +33,8 @@
 //! - `download`: `GET` and `HEAD` of an object.
 //! - `listing`: `GET` and `HEAD` of a folder, as JSON.
 //! - `upload`: `PUT`.
-//! - `pacing`: bodies paced to a bandwidth, and the seeded choice of failures.
+//! - `pacing`: bodies streamed from a file, paced to a bandwidth or not, the seeded
+//!   choice of failures, and the passing failures of `flaky_rate`.
 //! - `target`: the request path, decoded and checked to stay inside the root.
 //! - `response`: what every handler answers with: bodies, refusals, headers.
 //! - `state`: the settings checked, as every connection shares them.

@@ -10,7 +10,8 @@ use http_body_util::{BodyExt as _, Empty, Full};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
-/// The response body: the whole object, nothing, or the object paced to a bandwidth.
+/// The response body: a short text, nothing, or the object streamed from its file
+/// (paced to a bandwidth or not).
 pub(super) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// A request the store will not serve as asked: the status, and why, in words.

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Incoming;
@@ -17,6 +18,11 @@ use crate::platform::write_atomically;
 /// runaway client cannot fill the disk, nor the memory that holds an upload until
 /// it is complete.
 const MAX_UPLOAD_BYTES: u64 = 256 * 1024 * 1024;
+
+/// How long an upload may pause between two pieces of its body before it is refused:
+/// longer than the header timeout (`accept::HEADER_READ_TIMEOUT`), since a large body
+/// on a busy machine may pause for a while and still arrive.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 // ANCHOR: put
 /// `PUT` of an object: received whole, then written with [`write_atomically`], which
@@ -82,7 +88,7 @@ pub(super) async fn put_object(
 /// no length, and an announced length is only a promise.
 async fn receive(mut body: Incoming, target: &Target) -> Result<Vec<u8>, Refusal> {
     let mut received = Vec::new();
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = next_frame(&mut body, target).await? {
         // The client closed the connection, or sent less than it announced.
         let frame = frame.map_err(|err| {
             Refusal::new(
@@ -98,6 +104,25 @@ async fn receive(mut body: Incoming, target: &Target) -> Result<Vec<u8>, Refusal
         }
     }
     Ok(received)
+}
+
+/// The body's next frame, or a refusal when none arrives within [`BODY_READ_TIMEOUT`].
+async fn next_frame(
+    body: &mut Incoming,
+    target: &Target,
+) -> Result<Option<Result<hyper::body::Frame<bytes::Bytes>, hyper::Error>>, Refusal> {
+    tokio::time::timeout(BODY_READ_TIMEOUT, body.frame())
+        .await
+        .map_err(|_elapsed| {
+            Refusal::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "upload of '{}' stalled: nothing received for {} s",
+                    target.shown,
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+            )
+        })
 }
 
 /// The refusal of a body larger than [`MAX_UPLOAD_BYTES`].

@@ -10,7 +10,7 @@ use nix::unistd::{ForkResult, Pid, fork};
 
 use super::worker::serve_socket;
 use super::worker_process::{Reap, WorkerProcess, socket_worker};
-use crate::platform::{die_with_parent, thread_count};
+use crate::platform::{die_with_parent, leave_stop_signals_to_parent, thread_count};
 
 /// Ends a forked child at once with `code`. `_exit`, not `exit`: the child must not run
 /// the parent's exit handlers, nor flush copies of the parent's output buffers a
@@ -149,6 +149,7 @@ impl Drop for Forkserver {
 /// worker forked, its pid out; until the parent closes the socket (or dies).
 fn serve_forks(mut control: UnixStream, address: &SocketAddr) -> i32 {
     die_with_parent();
+    leave_stop_signals_to_parent();
     let mut request = [0u8; 1];
     while control.read_exact(&mut request).is_ok() {
         // Wait for workers that have exited, so they do not linger as zombies.

@@ -16,8 +16,9 @@ use crate::trace::Span;
 pub enum Request {
     /// The first message: the job as data.
     Hello {
-        /// Sizes, output, HTTP settings: everything needed to process an image.
-        spec: JobSpec,
+        /// Sizes, output, HTTP settings: everything needed to process an image. (Boxed:
+        /// it is far larger than a task, and sent once.)
+        spec: Box<JobSpec>,
         /// Abort (as if the worker crashed) on the image with this stem: for lessons.
         crash_on: Option<String>,
     },

@@ -31,6 +31,15 @@
 //! is retried once on a fresh worker, and reported as failed if that one dies too. The
 //! rest of the batch completes. (Python's `ProcessPoolExecutor` marks the whole pool as
 //! broken here.)
+//!
+//! **The fork server's death** (killed, or out of memory) takes its workers with it, and
+//! no new one can be forked: this process has threads by then. The starter then spawns
+//! every later worker instead, and says so once, on stderr and in the summary's notes,
+//! so the batch completes rather than failing image after image with a broken pipe.
+//!
+//! **Ctrl-C** reaches every process of the terminal's group, workers included. Workers
+//! (and the fork server) block SIGINT and SIGTERM, so they finish their task quietly; the
+//! parent decides: its feeders start no new task once the run's stop flag is raised.
 
 mod forking;
 mod frames;
@@ -91,7 +100,7 @@ impl ProcessPool {
         let shared = Arc::new(PoolState {
             job: job.clone(),
             hello: Request::Hello {
-                spec: job.spec().clone(),
+                spec: Box::new(job.spec().clone()),
                 crash_on,
             },
             starter: Mutex::new(starter),
@@ -150,9 +159,16 @@ impl Drop for ProcessPool {
 }
 
 impl PoolState {
-    /// A new worker that has been sent the job.
+    /// A new worker that has been sent the job. If the starter had to change how it
+    /// makes workers (the fork server died), the run is told, once.
     fn start_worker(&self) -> io::Result<WorkerProcess> {
-        let mut worker = lock(&self.starter).start()?;
+        let mut starter = lock(&self.starter);
+        let started = starter.start();
+        if let Some(change) = starter.take_change() {
+            self.job.note(change);
+        }
+        drop(starter); // other feeders may start their workers meanwhile
+        let mut worker = started?;
         write_frame(&mut worker.to_worker, &self.hello)?;
         Ok(worker)
     }
@@ -166,6 +182,11 @@ fn feed(worker: WorkerProcess, tasks: &Receiver<Queued>, shared: &PoolState) {
     for (image, promise) in tasks {
         if !promise.start() {
             continue; // cancelled while queued
+        }
+        if shared.job.stop_requested() {
+            // The run is stopping (Ctrl-C): this image is not started.
+            promise.complete(Ok(Err(ImageError::Cancelled)));
+            continue;
         }
         let request = Request::Task(image);
         let mut deaths = Vec::new();

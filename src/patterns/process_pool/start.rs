@@ -32,6 +32,8 @@ pub struct Starter {
     forked: Vec<WorkerProcess>,
     /// `forkserver`: the server that forks workers for us.
     forkserver: Option<forking::Forkserver>,
+    /// A change in how workers are made that the run has not been told about yet.
+    change: Option<String>,
 }
 
 impl Starter {
@@ -62,6 +64,7 @@ impl Starter {
             program,
             forked: Vec::new(),
             forkserver: None,
+            change: None,
         }
     }
 
@@ -77,10 +80,33 @@ impl Starter {
         if let Some(worker) = self.forked.pop() {
             return Ok(worker);
         }
-        match &mut self.forkserver {
-            Some(server) => server.fork_worker(),
-            None => self.spawn(),
+        let Some(server) = &mut self.forkserver else {
+            return self.spawn();
+        };
+        match server.fork_worker() {
+            Ok(worker) => Ok(worker),
+            Err(error) => self.spawn_instead_of_forkserver(&error),
         }
+    }
+
+    // ANCHOR: forkserver_death
+    /// The fork server could not fork a worker: it died (killed, or out of memory), or
+    /// it cannot fork any more. A new fork server cannot be made now (this process has
+    /// threads, and must not fork), so every later worker is spawned, and the run is
+    /// told so (a line on stderr and in the summary) rather than failing every image.
+    fn spawn_instead_of_forkserver(&mut self, error: &io::Error) -> io::Result<WorkerProcess> {
+        self.forkserver = None; // dropping it reaps the dead server
+        self.change = Some(format!(
+            "the fork server is gone ({error}): starting workers with spawn from now on"
+        ));
+        self.spawn()
+    }
+    // ANCHOR_END: forkserver_death
+
+    /// A change in how workers are made since the last call (the fork server's death),
+    /// to tell the run about, once.
+    pub(super) fn take_change(&mut self) -> Option<String> {
+        self.change.take()
     }
 
     /// `spawn`: this program again, as a worker, with pipes for stdin and stdout.

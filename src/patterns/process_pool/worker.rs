@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::frames::{Reply, Request, read_frame, write_frame};
 use crate::job::Job;
-use crate::platform::{die_with_parent, peak_rss_mb};
+use crate::platform::{die_with_parent, leave_stop_signals_to_parent, peak_rss_mb};
 use crate::trace;
 
 /// The hidden first argument that makes a chapter binary a worker process.
@@ -33,11 +33,12 @@ pub fn run_as_worker_if_asked() -> Option<ExitCode> {
 /// ends, answering each with its result, spans and memory.
 pub fn serve(mut input: impl Read, mut output: impl Write) -> io::Result<()> {
     die_with_parent();
+    leave_stop_signals_to_parent(); // the parent stops the run; we finish our task
     trace::set_worker_label(format!("pid {}", std::process::id()));
     let Some(Request::Hello { spec, crash_on }) = read_frame(&mut input)? else {
         return Err(io::Error::other("the first message must be Hello"));
     };
-    let job = Job::new(spec, Vec::new(), indicatif::ProgressBar::hidden());
+    let job = Job::new(*spec, Vec::new(), indicatif::ProgressBar::hidden());
     let mut spans_sent = 0;
     while let Some(request) = read_frame::<Request>(&mut input)? {
         let Request::Task(image) = request else {
