@@ -15,6 +15,7 @@ use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::s3_server::{S3Server, SECRET_KEY};
 use common::{TestCorpus, run_chapter, runnable_chapters};
 use tempfile::TempDir;
 use workbench::harness::store::{RunningStore, StoreConfig, TlsFiles, write_self_signed};
@@ -173,16 +174,16 @@ fn s3_over_https_is_byte_identical_to_folders() {
     let corpus = TestCorpus::new();
     let expected = folder_thumbnails(&corpus);
     let certificate = Certificate::new();
-    let server = S3OverHttps::start(&certificate);
-    copy_corpus(&corpus, &server.root.path().join("photos").join("in"));
-    fs::create_dir_all(server.root.path().join("thumbs")).unwrap();
+    let server = S3Server::start_tls(tls_acceptor(&certificate.files));
+    copy_corpus(&corpus, &server.bucket("photos").join("in"));
+    let thumbs = server.bucket("thumbs");
     for chapter in ONE_CHAPTER_PER_CLIENT {
-        let mut flags = server.flags();
+        let mut flags = server.flags(SECRET_KEY);
         flags.extend(certificate.trusted());
         flags.extend(["--out".into(), format!("s3://thumbs/{chapter}/")]);
         let run = run_chapter(chapter, "s3://photos/in/", &flags);
         assert_eq!(run.code, 0, "{chapter}: {}{}", run.stdout, run.stderr);
-        let written = read_all(&server.root.path().join("thumbs").join(chapter));
+        let written = read_all(&thumbs.join(chapter));
         assert!(written == expected, "{chapter}: thumbnails differ");
     }
 }
@@ -341,68 +342,6 @@ fn redirector(store: String) -> String {
         }
     });
     base
-}
-
-/// An S3 server (s3s-fs, which checks SigV4) behind TLS, on a loopback port.
-struct S3OverHttps {
-    endpoint: String,
-    root: TempDir,
-}
-
-const ACCESS_KEY: &str = "WORKBENCHTESTKEY";
-const SECRET_KEY: &str = "workbench-test-secret";
-
-impl S3OverHttps {
-    fn start(certificate: &Certificate) -> S3OverHttps {
-        let root = tempfile::tempdir().unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("https://{}", listener.local_addr().unwrap());
-        listener.set_nonblocking(true).unwrap();
-        let acceptor = tls_acceptor(&certificate.files);
-        let fs_root = root.path().to_path_buf();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let mut builder =
-                    s3s::service::S3ServiceBuilder::new(s3s_fs::FileSystem::new(fs_root).unwrap());
-                builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-                let service = builder.build();
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    let Ok((socket, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    let (service, acceptor) = (service.clone(), acceptor.clone());
-                    tokio::spawn(async move {
-                        let Ok(encrypted) = acceptor.accept(socket).await else {
-                            return;
-                        };
-                        let io = hyper_util::rt::TokioIo::new(encrypted);
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(io, service)
-                            .await;
-                    });
-                }
-            });
-        });
-        S3OverHttps { endpoint, root }
-    }
-
-    fn flags(&self) -> Vec<String> {
-        [
-            "--s3-endpoint",
-            &self.endpoint,
-            "--s3-access-key",
-            ACCESS_KEY,
-            "--s3-secret-key",
-            SECRET_KEY,
-        ]
-        .map(String::from)
-        .to_vec()
-    }
 }
 
 fn tls_acceptor(files: &TlsFiles) -> tokio_rustls::TlsAcceptor {

@@ -9,86 +9,11 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use common::s3_server::{ACCESS_KEY, S3Server, SECRET_KEY};
 use common::{TestCorpus, run_chapter};
 use workbench::chapters;
 use workbench::contract::HttpConfig;
 use workbench::io::HttpClient;
-use workbench::io::s3::{S3Flags, S3Place};
-
-const ACCESS_KEY: &str = "WORKBENCHTESTKEY";
-const SECRET_KEY: &str = "workbench-test-secret";
-
-/// An S3 server over a folder, on a free loopback port, for the rest of the test process.
-struct S3Server {
-    endpoint: String,
-    root: tempfile::TempDir,
-}
-
-impl S3Server {
-    fn start() -> S3Server {
-        let root = tempfile::tempdir().unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        listener.set_nonblocking(true).unwrap();
-        let fs_root = root.path().to_path_buf();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let mut builder =
-                    s3s::service::S3ServiceBuilder::new(s3s_fs::FileSystem::new(fs_root).unwrap());
-                builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-                let service = builder.build();
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    let Ok((socket, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    let service = service.clone();
-                    tokio::spawn(async move {
-                        let io = hyper_util::rt::TokioIo::new(socket);
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(io, service)
-                            .await;
-                    });
-                }
-            });
-        });
-        S3Server { endpoint, root }
-    }
-
-    /// Makes a bucket (a folder, for s3s-fs) and returns its path.
-    fn bucket(&self, name: &str) -> std::path::PathBuf {
-        let path = self.root.path().join(name);
-        fs::create_dir_all(&path).unwrap();
-        path
-    }
-
-    fn flags(&self, secret: &str) -> Vec<String> {
-        [
-            "--s3-endpoint",
-            &self.endpoint,
-            "--s3-access-key",
-            ACCESS_KEY,
-            "--s3-secret-key",
-            secret,
-        ]
-        .map(String::from)
-        .to_vec()
-    }
-
-    fn place(&self, text: &str) -> S3Place {
-        let flags = S3Flags {
-            s3_endpoint: Some(self.endpoint.clone()),
-            s3_access_key: Some(ACCESS_KEY.into()),
-            s3_secret_key: Some(SECRET_KEY.into()),
-            ..S3Flags::default()
-        };
-        S3Place::parse(text, &flags).unwrap()
-    }
-}
 
 fn read_all(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fs::read_dir(dir)
