@@ -19,6 +19,7 @@ use workbench::harness::store;
 use workbench::harness::workload::Workload;
 use workbench::platform::children_cpu_time;
 use workbench::report::compare::compare;
+use workbench::report::growth::{self, Growth, GrowthRow};
 use workbench::report::python::{self, Plan, Venv};
 use workbench::report::{Bench, Machine, Report, Results, Run, Sample, Section, html, timeline};
 use workbench::trace::Trace;
@@ -56,6 +57,23 @@ enum Action {
         /// Run `cargo bench --bench chapters` first (about 15 minutes).
         #[arg(long)]
         bench: bool,
+    },
+    /// How the cost grows with the batch: a few chapters on `io` with 48, 480 and 4,800
+    /// images (several minutes), into growth.json, which the report then draws.
+    Growth {
+        /// The report's folder, where growth.json goes.
+        #[arg(long, default_value = "reports/local")]
+        out: PathBuf,
+        /// The batches, in images.
+        #[arg(long, value_delimiter = ',', default_values_t = growth::COUNTS)]
+        counts: Vec<usize>,
+        /// The chapters.
+        #[arg(long, value_delimiter = ',', default_values_t = growth::CHAPTERS.map(String::from))]
+        chapters: Vec<String>,
+        /// The embedded store's latency: short, so that ch00's 4,800 images take a
+        /// minute or two, not a quarter of an hour.
+        #[arg(long, default_value = "5ms", value_parser = parse_duration)]
+        latency: Duration,
     },
     /// Draw traces (written by any chapter's `--trace`) as a timeline; several are drawn
     /// one under another on one time axis. Or convert one to the Trace Event Format.
@@ -232,6 +250,12 @@ fn main() -> ExitCode {
             chrome_trace,
         }) => draw_timeline(&traces, out, chrome_trace),
         Some(Action::Compare { old, new, json }) => compare_results(&old, &new, json),
+        Some(Action::Growth {
+            out,
+            counts,
+            chapters,
+            latency,
+        }) => measure_growth(&out, &counts, &chapters, latency),
         Some(Action::Exercises { command }) => {
             let classroom = Workspace::new(env!("CARGO_MANIFEST_DIR"));
             return exercises::command::run(command, &classroom);
@@ -442,29 +466,91 @@ fn prepare_corpora(flags: &RunFlags) -> Result<()> {
         ));
     }
     for (workload, spec) in specs {
-        let started = Instant::now();
-        println!(
-            "Preparing the corpus for `{}`: {} images of {}x{} (made once, then cached)",
-            workload.name(),
-            spec.count,
-            spec.width,
-            spec.height
-        );
-        // A ticking clock on a terminal, so that a minute of drawing photos shows as work.
-        let clock = if std::io::stderr().is_terminal() {
-            ProgressBar::new_spinner()
-        } else {
-            ProgressBar::hidden()
-        };
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed}") {
-            clock.set_style(style);
-        }
-        clock.enable_steady_tick(Duration::from_millis(200));
-        let prepared = corpus_folder(&spec).context("preparing the corpus");
-        clock.finish_and_clear();
-        prepared?;
-        println!("  ready in {:.1} s", started.elapsed().as_secs_f64());
+        prepare_corpus(workload, &spec)?;
     }
+    Ok(())
+}
+
+/// Generates one corpus, saying so, with a ticking clock on a terminal.
+fn prepare_corpus(workload: Workload, spec: &CorpusSpec) -> Result<()> {
+    let started = Instant::now();
+    println!(
+        "Preparing the corpus for `{}`: {} images of {}x{} (made once, then cached)",
+        workload.name(),
+        spec.count,
+        spec.width,
+        spec.height
+    );
+    // A ticking clock on a terminal, so that a minute of drawing photos shows as work.
+    let clock = if std::io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {elapsed}") {
+        clock.set_style(style);
+    }
+    clock.enable_steady_tick(Duration::from_millis(200));
+    let prepared = corpus_folder(spec).context("preparing the corpus");
+    clock.finish_and_clear();
+    prepared?;
+    println!("  ready in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `workbench growth`: each of `names` once on `io` with each batch of `counts`; the
+/// rows go to `growth.json` in `out`, for the report to draw.
+fn measure_growth(out: &Path, counts: &[usize], names: &[String], latency: Duration) -> Result<()> {
+    ensure_chapters_built()?;
+    // Not the tour's `traces/`: these runs would overwrite its `io` traces.
+    let traces = out.join("growth-traces");
+    std::fs::create_dir_all(&traces).with_context(|| format!("creating {}", traces.display()))?;
+    let cores = Machine::this().cores;
+    println!("How the cost grows with the batch, on `io`, on {cores} cores:");
+    let mut rows = Vec::new();
+    for &count in counts {
+        prepare_corpus(Workload::Io, &Workload::Io.corpus(count))?;
+        let flags = RunFlags {
+            workload: Workload::Io,
+            count,
+            latency,
+            runs: 1,
+        };
+        for name in names {
+            let chapter = chapters::find(name).with_context(|| format!("no chapter {name}"))?;
+            if let Some(why) = chapters::missing_program(chapter.name) {
+                println!("  {name:<20} skipped: {why}");
+                continue;
+            }
+            let run = run_chapter(chapter, Workload::Io, &flags, &[], &traces)?;
+            let cpu = run.cpu().unwrap_or_default();
+            let row = GrowthRow {
+                chapter: chapter.name.to_string(),
+                images: count,
+                wall_s: run.summary.wall_s,
+                cpu_s: cpu.user_s + cpu.system_s,
+                peak_rss_mb: run.summary.peak_rss_mb,
+                failed: run.summary.failed.len(),
+            };
+            println!(
+                "  {:<20} {:>6} images {:>8.2} s {:>8.2} CPU s {:>6.0} MiB",
+                row.chapter, row.images, row.wall_s, row.cpu_s, row.peak_rss_mb
+            );
+            rows.push(row);
+        }
+    }
+    let growth = Growth {
+        latency_ms: latency.as_secs_f64() * 1e3,
+        cores,
+        rows,
+    };
+    growth
+        .write(out)
+        .with_context(|| format!("writing {}", out.join(growth::FILE).display()))?;
+    println!(
+        "{}: make the report again (`cargo run --release -- report`) to draw it",
+        out.join(growth::FILE).display()
+    );
     Ok(())
 }
 
@@ -512,8 +598,10 @@ fn write_report(
         latency: flags.latency,
         repeats: 1,
     };
+    let mut more = python_sections(&plan)?;
+    more.push(growth::section(Growth::read(out).as_ref())?);
     let written = report
-        .write_with(out, python_sections(&plan)?)
+        .write_with(out, more)
         .with_context(|| format!("writing the report into {}", out.display()))?;
     for note in &written.notes {
         println!("note: {note}");

@@ -13,6 +13,7 @@ use workbench::chapters;
 use workbench::contract::Summary;
 use workbench::harness::workload::Workload;
 use workbench::platform::CpuTime;
+use workbench::report::growth::{self, Growth};
 use workbench::report::store_cost::{self, Cost};
 use workbench::report::{Bench, Machine, Report, Results, Run, Sample, Written, bench_id};
 use workbench::trace::{Phase, Span, Trace};
@@ -637,4 +638,54 @@ fn a_busy_machine_and_an_inverted_backpressure_table_are_flagged() {
     let html = std::fs::read_to_string(&written.html).unwrap();
     assert_eq!(html.matches("class=\"warning\"").count(), 2);
     assert_page_holds_everything(&written);
+}
+
+#[test]
+fn growth_runs_each_chapter_on_each_batch_and_the_report_draws_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().to_str().unwrap();
+    let (ok, stdout, stderr) = workbench(&[
+        "growth",
+        "--out",
+        out,
+        "--counts",
+        "4,8",
+        "--chapters",
+        "ch00-sequential,ch04-thread-pool",
+        "--latency",
+        "1ms",
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    let growth = Growth::read(folder.path()).expect("growth.json");
+    let runs: Vec<(&str, usize)> = growth
+        .rows
+        .iter()
+        .map(|r| (r.chapter.as_str(), r.images))
+        .collect();
+    assert_eq!(
+        runs,
+        [
+            ("ch00-sequential", 4),
+            ("ch04-thread-pool", 4),
+            ("ch00-sequential", 8),
+            ("ch04-thread-pool", 8)
+        ]
+    );
+    assert!(growth.rows.iter().all(|r| r.failed == 0 && r.wall_s > 0.0));
+    assert!(
+        growth
+            .rows
+            .iter()
+            .all(|r| r.cpu_s > 0.0 && r.peak_rss_mb > 0.0)
+    );
+    // The tour's traces are left alone: these runs keep theirs apart.
+    assert!(folder.path().join("growth-traces").is_dir());
+    assert!(!folder.path().join("traces").exists());
+    // What the report draws from them: three charts, one line per chapter.
+    let section = growth::section(Some(&growth)).unwrap();
+    assert_eq!(section.charts.len(), 3);
+    for chart in &section.charts {
+        assert!(chart.svg.contains("ch04-thread-pool"), "{}", chart.file);
+    }
+    assert_eq!(section.tables[0].rows.len(), 4);
 }

@@ -21,6 +21,7 @@ pub mod bench;
 pub mod chart;
 pub mod compare;
 pub mod floor;
+pub mod growth;
 pub mod html;
 pub mod machine;
 pub mod python;
