@@ -547,9 +547,11 @@ fn measure_growth(out: &Path, counts: &[usize], names: &[String], latency: Durat
     growth
         .write(out)
         .with_context(|| format!("writing {}", out.join(growth::FILE).display()))?;
+    write_sections(&[growth::section(Some(&growth))?], &out.join("growth.md"))?;
     println!(
-        "{}: make the report again (`cargo run --release -- report`) to draw it",
-        out.join(growth::FILE).display()
+        "{}: the next report in {} draws it too",
+        out.join(growth::FILE).display(),
+        out.display()
     );
     Ok(())
 }
@@ -642,7 +644,12 @@ fn python_sections(plan: &Plan) -> Result<Vec<Section>> {
 
 /// `workbench python compare`: the Python sections alone, as `python.md` and its charts.
 fn write_python_comparison(plan: &Plan, folder: &Path) -> Result<()> {
-    let sections = python_sections(plan)?;
+    write_sections(&python_sections(plan)?, &folder.join("python.md"))
+}
+
+/// Writes `sections` on their own as the Markdown file `file`, their charts beside it.
+fn write_sections(sections: &[Section], file: &Path) -> Result<()> {
+    let folder = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
     for chart in sections.iter().flat_map(|s| &s.charts) {
         let path = folder.join(&chart.file);
@@ -650,8 +657,7 @@ fn write_python_comparison(plan: &Plan, folder: &Path) -> Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let markdown: String = sections.iter().map(Section::markdown).collect();
-    let file = folder.join("python.md");
-    workbench::platform::write_atomically(&file, markdown.as_bytes())
+    workbench::platform::write_atomically(file, markdown.as_bytes())
         .with_context(|| format!("writing {}", file.display()))?;
     println!("{}", file.display());
     Ok(())

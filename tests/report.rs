@@ -681,7 +681,9 @@ fn growth_runs_each_chapter_on_each_batch_and_the_report_draws_it() {
     // The tour's traces are left alone: these runs keep theirs apart.
     assert!(folder.path().join("growth-traces").is_dir());
     assert!(!folder.path().join("traces").exists());
-    // What the report draws from them: three charts, one line per chapter.
+    // Drawn at once beside them, and in the next report: three charts, a line each.
+    assert!(folder.path().join("growth.md").is_file());
+    assert_valid_svg(&folder.path().join("growth-memory.svg"));
     let section = growth::section(Some(&growth)).unwrap();
     assert_eq!(section.charts.len(), 3);
     for chart in &section.charts {
