@@ -112,6 +112,25 @@ fn corpus_names(corpus: &TestCorpus) -> Vec<String> {
         .collect()
 }
 
+/// Every chapter reads `{base}in/` and PUTs to `{base}out/CHAPTER/` (served from
+/// `root`), trusting `certificate`: its thumbnails must be `expected`, byte for byte.
+fn every_chapter_round_trips(
+    base: &str,
+    root: &Path,
+    certificate: &Certificate,
+    expected: &BTreeMap<String, Vec<u8>>,
+) {
+    for chapter in runnable_chapters() {
+        let mut flags = certificate.trusted();
+        flags.extend(["--out".into(), format!("{base}out/{}/", chapter.name)]);
+        let run = run_chapter(chapter.name, &format!("{base}in/"), &flags);
+        let what = format!("{}: {}{}", chapter.name, run.stdout, run.stderr);
+        assert_eq!(run.code, 0, "{what}");
+        let written = read_all(&root.join("out").join(chapter.name));
+        assert!(written == *expected, "{}: thumbnails differ", chapter.name);
+    }
+}
+
 #[test]
 fn every_chapter_reads_and_writes_the_https_store_byte_identical_to_folders() {
     let corpus = TestCorpus::new();
@@ -120,21 +139,7 @@ fn every_chapter_reads_and_writes_the_https_store_byte_identical_to_folders() {
     let root = served_root(&corpus);
     let store = https_store(root.path(), &certificate);
     assert!(store.url().starts_with("https://"), "{}", store.url());
-    for chapter in runnable_chapters() {
-        let mut flags = certificate.trusted();
-        flags.extend([
-            "--out".into(),
-            format!("{}out/{}/", store.url(), chapter.name),
-        ]);
-        let run = run_chapter(chapter.name, &format!("{}in/", store.url()), &flags);
-        assert_eq!(
-            run.code, 0,
-            "{}: {}{}",
-            chapter.name, run.stdout, run.stderr
-        );
-        let written = read_all(&root.path().join("out").join(chapter.name));
-        assert!(written == expected, "{}: thumbnails differ", chapter.name);
-    }
+    every_chapter_round_trips(store.url(), root.path(), &certificate, &expected);
 }
 
 #[test]
@@ -242,21 +247,7 @@ fn every_chapter_reads_and_writes_https_nginx_byte_identical_to_folders() {
     let root = served_root(&corpus);
     fs::create_dir_all(root.path().join("out")).unwrap();
     let server = Nginx::start(&nginx, root.path(), &certificate);
-    for chapter in runnable_chapters() {
-        let mut flags = certificate.trusted();
-        flags.extend([
-            "--out".into(),
-            format!("{}out/{}/", server.url, chapter.name),
-        ]);
-        let run = run_chapter(chapter.name, &format!("{}in/", server.url), &flags);
-        assert_eq!(
-            run.code, 0,
-            "{}: {}{}",
-            chapter.name, run.stdout, run.stderr
-        );
-        let written = read_all(&root.path().join("out").join(chapter.name));
-        assert!(written == expected, "{}: thumbnails differ", chapter.name);
-    }
+    every_chapter_round_trips(&server.url, root.path(), &certificate, &expected);
 }
 
 #[test]

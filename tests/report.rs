@@ -36,6 +36,18 @@ fn workbench(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// A report of criterion's results in `criterion` alone (no traced runs), on `mixed`.
+fn bench_report(criterion: &Path, machine: Machine) -> Report {
+    Report {
+        workload: Workload::Mixed,
+        latency: Duration::from_millis(50),
+        runs: Vec::new(),
+        backpressure: Vec::new(),
+        bench: Bench::read(criterion),
+        machine,
+    }
+}
+
 /// Parses an SVG file as XML and checks its root element.
 fn assert_valid_svg(path: &Path) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -208,14 +220,7 @@ fn a_partial_criterion_folder_gives_the_charts_it_can_and_names_the_rest() {
     .unwrap();
 
     let out = tempfile::tempdir().unwrap();
-    let report = Report {
-        workload: Workload::Mixed,
-        latency: Duration::from_millis(50),
-        runs: Vec::new(),
-        backpressure: Vec::new(),
-        bench: Bench::read(criterion.path()),
-        machine: Machine::this(),
-    };
+    let report = bench_report(criterion.path(), Machine::this());
     let written = report.write(out.path()).unwrap();
     let text = std::fs::read_to_string(&written.report).unwrap();
     assert!(out.path().join("bench-cpu.svg").exists());
@@ -274,14 +279,7 @@ fn the_gil_chart_has_ch00_as_its_baseline_and_bench_words_come_from_the_numbers(
         criterion_result(criterion.path(), &bench_id(Workload::Cpu, last.name), 1.6);
     }
     let out = tempfile::tempdir().unwrap();
-    let report = Report {
-        workload: Workload::Mixed,
-        latency: Duration::from_millis(50),
-        runs: Vec::new(),
-        backpressure: Vec::new(),
-        bench: Bench::read(criterion.path()),
-        machine: Machine::this(),
-    };
+    let report = bench_report(criterion.path(), Machine::this());
     let written = report.write(out.path()).unwrap();
     let text = std::fs::read_to_string(&written.report).unwrap();
     if chapters::find(workbench::report::GIL_CHAPTER).is_some() {
@@ -351,14 +349,7 @@ fn the_floor_comes_from_the_kernel_bench_and_is_drawn_tabled_and_stored() {
     let mut machine = Machine::this();
     machine.cores = 2;
     let out = tempfile::tempdir().unwrap();
-    let report = Report {
-        workload: Workload::Mixed,
-        latency: Duration::from_millis(50),
-        runs: Vec::new(),
-        backpressure: Vec::new(),
-        bench: Bench::read(criterion.path()),
-        machine,
-    };
+    let report = bench_report(criterion.path(), machine);
     let written = report.write(out.path()).unwrap();
     let text = std::fs::read_to_string(&written.report).unwrap();
     assert!(text.contains("the kernel bench"), "{text}");
@@ -418,14 +409,7 @@ fn the_store_s_processor_time_stands_beside_the_chapter_s() {
     };
     store_cost::write(&criterion.path().join(&name), &name, cost).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let report = Report {
-        workload: Workload::Mixed,
-        latency: Duration::from_millis(50),
-        runs: Vec::new(),
-        backpressure: Vec::new(),
-        bench: Bench::read(criterion.path()),
-        machine: Machine::this(),
-    };
+    let report = bench_report(criterion.path(), Machine::this());
     let written = report.write(out.path()).unwrap();
     let table = out.path().join("bench-mixed.csv");
     for (column, shown) in [
@@ -543,14 +527,7 @@ fn compare_gives_a_ratio_for_every_chapter_and_workload() {
 #[test]
 fn a_missing_criterion_folder_is_explained_not_fatal() {
     let out = tempfile::tempdir().unwrap();
-    let report = Report {
-        workload: Workload::Mixed,
-        latency: Duration::from_millis(50),
-        runs: Vec::new(),
-        backpressure: Vec::new(),
-        bench: Bench::read(&out.path().join("does-not-exist")),
-        machine: Machine::this(),
-    };
+    let report = bench_report(&out.path().join("does-not-exist"), Machine::this());
     let written = report.write(out.path()).unwrap();
     let text = std::fs::read_to_string(&written.report).unwrap();
     assert!(text.contains("No criterion results"), "{text}");
