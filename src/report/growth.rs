@@ -209,14 +209,21 @@ fn readings(growth: &Growth) -> Vec<String> {
                 "`{chapter}`: {batch:.0} times the images took {wall:.1} times the wall time \
                  ({}) and {memory:.1} times the memory ({}){failed}.",
                 pace(wall / batch),
-                if memory > batch.sqrt() {
-                    "it grows with the batch"
-                } else {
-                    "about flat"
-                }
+                memory_pace(memory, batch)
             ))
         })
         .collect()
+}
+
+/// Words for memory that grew `memory` times while the batch grew `batch` times.
+fn memory_pace(memory: f64, batch: f64) -> &'static str {
+    if memory < 1.5 {
+        "about flat"
+    } else if memory < batch / 2.0 {
+        "it grows, far more slowly than the batch"
+    } else {
+        "it grows with the batch"
+    }
 }
 
 /// Words for wall-time growth divided by batch growth.
