@@ -26,7 +26,8 @@
 //! **In `src/`.** The three steps are the job's (`src/job/mod.rs`), as in every chapter,
 //! so the thumbnails are byte-identical to chapter 0's; a worker process dies with the
 //! run that started it (`src/platform/parent.rs`). The broker's side is in this folder:
-//! `queue.rs` (streams, consumer, messages), `enqueue.rs`, `worker.rs`, `local.rs`.
+//! `queue.rs` (streams, consumer, messages), `enqueue.rs`, `worker.rs` (its slots) and
+//! `answer.rs` (what it answers the broker), `local.rs`.
 //!
 //! **Run it.**
 //!
@@ -43,6 +44,7 @@
 //! mid-batch; about one ack wait later (3 s) the job it held appears on another worker's
 //! lane as `photo-0007 (delivery 2)`, and the run still ends with every image done once.
 
+mod answer;
 mod enqueue;
 mod local;
 mod queue;

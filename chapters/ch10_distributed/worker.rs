@@ -7,33 +7,30 @@
 //! never holds more jobs than it can work on, so a slow worker takes fewer and a dead one
 //! holds at most a slot's worth, which the broker hands to someone else.
 //!
-//! The answer is the lesson in four words: **ack** when the job is done (its result is
-//! published first), **nak** with a delay when it failed for a reason that may pass (a
-//! 503, a timeout), **in progress** every third of the ack wait while a long job runs,
-//! and nothing at all if the worker dies: the broker redelivers after the ack wait.
+//! What a slot answers the broker for each job is the lesson, and stands in its own
+//! file, `answer.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::AckKind;
-use async_nats::jetstream::Message;
 use clap::Parser;
 use futures_util::StreamExt;
 use tokio::sync::watch;
-use workbench::contract::{ImageError, Outcome};
+use workbench::contract::ImageError;
 use workbench::io::Output;
 use workbench::io::s3::S3Flags;
 use workbench::job::{Job, JobSpec};
-use workbench::platform::{die_with_parent, peak_rss_mb};
+use workbench::platform::die_with_parent;
 use workbench::trace::set_worker_label;
 
-use crate::queue::{Finished, JobMessage, Lease, Queue, Started, results_subject, started_subject};
+use crate::answer::handle;
+use crate::queue::{Finished, JobMessage, Lease, Queue, results_subject};
 
 /// How long one pull waits for a job before asking again (and checking for a stop).
 const PULL_WAIT: Duration = Duration::from_secs(1);
 
 /// How long a transient failure waits before the broker hands the job out again.
-const RETRY_DELAY: Duration = Duration::from_millis(500);
+pub(crate) const RETRY_DELAY: Duration = Duration::from_millis(500);
 
 /// The worker's flags.
 #[derive(Debug, Clone, Parser)]
@@ -65,9 +62,9 @@ pub struct WorkerFlags {
 }
 
 /// Who this worker is, for every job it answers.
-struct Identity {
-    name: String,
-    pid: u32,
+pub(crate) struct Identity {
+    pub(crate) name: String,
+    pub(crate) pid: u32,
     s3: S3Flags,
     quiet: bool,
 }
@@ -179,92 +176,9 @@ async fn run_slot(
 }
 // ANCHOR_END: slot
 
-// ANCHOR: handle
-/// One job, from the broker's message to its answer.
-async fn handle(queue: &Queue, identity: &Identity, lane: &str, message: Message) {
-    let delivery = message.info().map_or(1, |info| info.delivered);
-    let Ok(job) = serde_json::from_slice::<JobMessage>(&message.payload) else {
-        // Not a job this program wrote: no worker will ever do better, so drop it.
-        eprintln!("{lane}: dropping a message that is not a job");
-        let _ = message.ack_with(AckKind::Term).await;
-        return;
-    };
-    let started = Started {
-        stem: job.image.stem.clone(),
-        pid: identity.pid,
-    };
-    let _ = queue
-        .client
-        .publish(started_subject(&job.batch), to_json(&started).into())
-        .await;
-
-    let result = keep_lease(&message, queue.lease, thumbnail(&job, identity, lane)).await;
-    let (result, spans) = result.unwrap_or_else(|panic| (Err(panic), Vec::new()));
-
-    let last_chance = delivery >= queue.lease.max_deliveries;
-    match result {
-        Err(error) if is_transient(&error) && !last_chance => {
-            say(
-                identity,
-                format!("{lane}: {} will be retried: {error}", job.image.stem),
-            );
-            let _ = message.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await;
-        }
-        result => {
-            let finished = Finished {
-                outcome: Outcome {
-                    image: job.image.clone(),
-                    result,
-                },
-                worker: identity.name.clone(),
-                pid: identity.pid,
-                delivery,
-                spans,
-                peak_rss_mb: peak_rss_mb(),
-            };
-            // The result is stored before the job is acknowledged: if this worker dies
-            // between the two, the job runs again and its result comes twice (the
-            // enqueuer keeps the first), but it is never lost.
-            match publish_result(queue, &job.batch, &finished).await {
-                Ok(()) => {
-                    let _ = message.double_ack().await;
-                }
-                // No ack either: after the ack wait the job goes to a worker that can
-                // reach the broker's results.
-                Err(error) => eprintln!("{lane}: cannot publish the result: {error}"),
-            }
-        }
-    }
-}
-// ANCHOR_END: handle
-
-// ANCHOR: lease
-/// Runs `work` on a blocking thread and, while it runs, tells the broker every third of
-/// the ack wait that the job is still in progress, so that a long job is not handed to
-/// another worker. Returns the work's result, or why it panicked.
-async fn keep_lease<T: Send + 'static>(
-    message: &Message,
-    lease: Lease,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ImageError> {
-    let running = tokio::task::spawn_blocking(work);
-    tokio::pin!(running);
-    let mut beat = tokio::time::interval(lease.ack_wait / 3);
-    beat.tick().await; // the first tick is immediate
-    loop {
-        tokio::select! {
-            done = &mut running => return done.map_err(|e| ImageError::Panicked(e.to_string())),
-            _ = beat.tick() => {
-                let _ = message.ack_with(AckKind::Progress).await;
-            }
-        }
-    }
-}
-// ANCHOR_END: lease
-
 /// The job's three steps, ready to run on a blocking thread: the same `Job` steps as
 /// every chapter, so the same bytes come out. Returns the result and the spans.
-fn thumbnail(
+pub(crate) fn thumbnail(
     message: &JobMessage,
     identity: &Identity,
     lane: &str,
@@ -297,7 +211,7 @@ fn thumbnail(
 /// A failure that may pass if the job is tried again later: the server was busy or
 /// unreachable, or did not answer in time. Anything else (not an image, a 404) would
 /// fail the same way every time, so it is the job's final result.
-fn is_transient(error: &ImageError) -> bool {
+pub(crate) fn is_transient(error: &ImageError) -> bool {
     match error {
         ImageError::Status { status, .. } => *status >= 500 || *status == 429,
         ImageError::Timeout { .. } | ImageError::Connect(_) => true,
@@ -306,7 +220,11 @@ fn is_transient(error: &ImageError) -> bool {
 }
 
 /// Publishes a result to the results stream and waits for the broker to store it.
-async fn publish_result(queue: &Queue, batch: &str, finished: &Finished) -> Result<(), String> {
+pub(crate) async fn publish_result(
+    queue: &Queue,
+    batch: &str,
+    finished: &Finished,
+) -> Result<(), String> {
     let stored = queue
         .jetstream
         .publish(results_subject(batch), to_json(finished).into())
@@ -315,11 +233,11 @@ async fn publish_result(queue: &Queue, batch: &str, finished: &Finished) -> Resu
     stored.await.map(|_| ()).map_err(|e| e.to_string())
 }
 
-fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-fn say(identity: &Identity, line: String) {
+pub(crate) fn say(identity: &Identity, line: String) {
     if !identity.quiet {
         eprintln!("{line}");
     }
