@@ -3,9 +3,10 @@
 //! A baseline JPEG stores every 8x8 block of pixels as 64 frequencies. The first one,
 //! DC, is the block's average, so the image at 1/8 of its size needs DC alone: no
 //! inverse DCT, no 64-number buffer per block. The other 63 (AC) still have to be read
-//! past, because Huffman codes carry no index to jump with, but each is skipped with one
-//! table look-up instead of being decoded, de-quantised and transformed. Fast
-//! thumbnailers do the same; a general decoder asked for 1/8 does all the work of a full
+//! past, because Huffman codes carry no index to jump with, but they are skipped, not
+//! decoded, de-quantised and transformed: one table look-up reads twelve bits and says
+//! how many whole coefficients they hold (two or three, often) and whether the block
+//! ends among them. Fast thumbnailers do the same; a general decoder asked for 1/8 does all the work of a full
 //! decode but the last transform (and `jpeg-decoder` also hands rows to a thread pool,
 //! which hides CPU work from a chapter's own threads).
 //!
@@ -486,8 +487,8 @@ fn neighbours(i: usize, ratio: usize, len: usize) -> (usize, usize, (u32, u32)) 
 /// slow path.
 const LOOKUP_BITS: u32 = 9;
 
-/// How many bits the AC-skipping look-up reads at once.
-const SKIP_BITS: u32 = 11;
+/// How many bits the look-ups that read a code and its value together take at once.
+const SKIP_BITS: u32 = 12;
 
 /// A Huffman table, ready for decoding.
 struct Huffman {
@@ -504,6 +505,16 @@ struct Huffman {
     /// `advance` is how many coefficients they stand for (0 for "end of block"); 0 when
     /// they do not fit.
     skip: Vec<u16>,
+    /// Every step of `skip` that the same `SKIP_BITS` bits hold whole, taken at once:
+    /// `length | advance << 8 | end_of_block << 16`, where `length` is all their bits,
+    /// `advance` all their coefficients, and `end_of_block` set when the last one ends
+    /// the block; 0 when not even one step fits. Short codes are the common ones, so
+    /// twelve bits often hold two or three coefficients: one look-up instead of three.
+    steps: Vec<u32>,
+    /// For a DC table, indexed by the next `SKIP_BITS` bits: when the code and the
+    /// difference's bits fit in them, `length | difference << 16` (the difference as an
+    /// `i16`); 0 when they do not fit.
+    dc: Vec<u32>,
 }
 
 impl Huffman {
@@ -516,6 +527,8 @@ impl Huffman {
             offset: [0; 17],
             symbols: symbols.to_vec(),
             skip: vec![0; 1 << SKIP_BITS],
+            steps: Vec::new(),
+            dc: Vec::new(),
         };
         let (mut code, mut index) = (0_i32, 0_usize);
         for length in 1..=16_u32 {
@@ -550,7 +563,43 @@ impl Huffman {
             }
             code <<= 1;
         }
+        let windows = 0..1_u32 << SKIP_BITS;
+        table.steps = windows.clone().map(|bits| table.steps_in(bits)).collect();
+        table.dc = windows.map(|bits| table.difference_in(bits)).collect();
         Some(table)
+    }
+
+    /// The `steps` entry for `window`: `skip` looked up again after each step, on the
+    /// bits left (padded with zeros, so a step is taken only if it ends inside them).
+    fn steps_in(&self, window: u32) -> u32 {
+        let (mut length, mut advance) = (0, 0);
+        while length < SKIP_BITS {
+            let rest = (window << length) & ((1 << SKIP_BITS) - 1);
+            let step = self.skip[rest as usize];
+            let step_length = u32::from(step >> 8);
+            if step == 0 || length + step_length > SKIP_BITS {
+                break;
+            }
+            length += step_length;
+            match u32::from(step & 0xFF) {
+                0 => return length | advance << 8 | 1 << 16,
+                coefficients => advance += coefficients,
+            }
+        }
+        length | advance << 8
+    }
+
+    /// The `dc` entry for `window`. A difference of more than `MAX_DC_BITS` is left to
+    /// the slow path, which refuses it.
+    fn difference_in(&self, window: u32) -> u32 {
+        let entry = self.lookup[(window >> (SKIP_BITS - LOOKUP_BITS)) as usize];
+        let (length, size) = (u32::from(entry >> 8), u32::from(entry & 0xFF));
+        if entry == 0 || size > MAX_DC_BITS || length + size > SKIP_BITS {
+            return 0;
+        }
+        let bits = (window >> (SKIP_BITS - length - size)) & ((1 << size) - 1);
+        let difference = if size == 0 { 0 } else { extend(bits, size) };
+        (length + size) | u32::from(difference as i16 as u16) << 16
     }
 }
 
@@ -582,21 +631,27 @@ impl<'a> Bits<'a> {
     }
 
     /// Makes sure the buffer holds at least 32 bits: enough for a code (16 at most) and
-    /// the value bits after it (15 at most).
+    /// the value bits after it (15 at most). Called before every look-up, so the check
+    /// is kept apart from the work, which is needed only every few look-ups.
+    #[inline(always)]
     fn refill(&mut self) {
-        if self.count >= 32 {
-            return;
+        if self.count < 32 {
+            self.fill();
         }
+    }
+
+    #[inline(never)]
+    fn fill(&mut self) {
         if self.at_marker {
             return self.pad();
         }
         // The common case: the next eight bytes hold no 0xFF, so no stuffed byte and no
         // marker: take as many as fit, at once.
         if let Some(next) = self.data.get(self.at..self.at + 8)
-            && !next.contains(&0xFF)
             && let Ok(next) = <[u8; 8]>::try_from(next)
+            && let word = u64::from_be_bytes(next)
+            && !has_ff(word)
         {
-            let word = u64::from_be_bytes(next);
             let bytes = (64 - self.count) / 8;
             let bits = bytes * 8;
             let top = if bits == 64 {
@@ -641,7 +696,9 @@ impl<'a> Bits<'a> {
         self.count -= n;
     }
 
-    /// One Huffman symbol.
+    /// One Huffman symbol: a short code from the look-up, a longer one code length by
+    /// code length.
+    #[inline(always)]
     fn symbol(&mut self, table: &Huffman) -> Result<u8, Stop> {
         self.refill();
         let entry = table.lookup[self.peek(LOOKUP_BITS) as usize];
@@ -649,6 +706,11 @@ impl<'a> Bits<'a> {
             self.consume(u32::from(entry >> 8));
             return Ok(entry as u8);
         }
+        self.long_symbol(table)
+    }
+
+    #[inline(never)]
+    fn long_symbol(&mut self, table: &Huffman) -> Result<u8, Stop> {
         for length in LOOKUP_BITS + 1..=16 {
             let code = self.peek(length) as i32;
             if code <= table.max_code[length as usize] {
@@ -674,6 +736,13 @@ impl<'a> Bits<'a> {
     /// The DC difference: a symbol giving a bit count, then that many bits, read as a
     /// signed number (JPEG's "extend": a leading 0 means negative).
     fn decode_dc(&mut self, table: &Huffman) -> Result<i32, Stop> {
+        // Usually both fit the look-up.
+        self.refill();
+        let entry = table.dc[self.peek(SKIP_BITS) as usize];
+        if entry != 0 {
+            self.consume(entry & 0xFF);
+            return Ok(i32::from((entry >> 16) as u16 as i16));
+        }
         let size = u32::from(self.symbol(table)?);
         if size == 0 {
             return Ok(0);
@@ -684,13 +753,9 @@ impl<'a> Bits<'a> {
             )));
         }
         self.refill();
-        let value = self.peek(size) as i32;
+        let bits = self.peek(size);
         self.consume(size);
-        Ok(if value < 1 << (size - 1) {
-            value - (1 << size) + 1
-        } else {
-            value
-        })
+        Ok(extend(bits, size))
     }
 
     /// Reads past the 63 AC coefficients of a block: each symbol says how many zeros come
@@ -702,7 +767,19 @@ impl<'a> Bits<'a> {
         let mut k = 1;
         while k < 64 {
             self.refill();
-            // Most codes and their values fit the look-up: one step per coefficient.
+            // Most codes and their values are short: several steps per look-up, unless
+            // the block could end among them (then one at a time, below).
+            let steps = table.steps[self.peek(SKIP_BITS) as usize];
+            let advance = (steps >> 8 & 0xFF) as usize;
+            if steps != 0 && k + advance < 64 {
+                self.consume(steps & 0xFF);
+                if steps >> 16 != 0 {
+                    return Ok(());
+                }
+                k += advance;
+                continue;
+            }
+            // One code and its value in the look-up: one step.
             let entry = table.skip[self.peek(SKIP_BITS) as usize];
             if entry != 0 {
                 self.consume(u32::from(entry >> 8));
@@ -771,6 +848,24 @@ impl<'a> Bits<'a> {
     /// The bytes not yet read into the buffer.
     fn rest(&self) -> &'a [u8] {
         &self.data[self.at..]
+    }
+}
+
+/// Whether any byte of `word` is 0xFF, that is, whether any byte of `!word` is zero:
+/// subtracting 1 from each byte borrows into its top bit only from a zero byte.
+fn has_ff(word: u64) -> bool {
+    let flipped = !word;
+    flipped.wrapping_sub(0x0101_0101_0101_0101) & !flipped & 0x8080_8080_8080_8080 != 0
+}
+
+/// JPEG's "extend": `size` bits read as a signed number, where a leading 0 means
+/// negative (`0b011` of 3 bits is -4, `0b100` is 4).
+fn extend(bits: u32, size: u32) -> i32 {
+    let value = bits as i32;
+    if value < 1 << (size - 1) {
+        value - (1 << size) + 1
+    } else {
+        value
     }
 }
 
@@ -931,5 +1026,47 @@ mod tests {
         assert_eq!(ycbcr_to_rgb(0, 128, 128), [0, 0, 0]);
         assert_eq!(ycbcr_to_rgb(255, 128, 128), [255, 255, 255]);
         assert_eq!(ycbcr_to_rgb(76, 85, 255), [254, 0, 0]);
+    }
+
+    #[test]
+    fn finds_a_0xff_byte_anywhere_in_a_word() {
+        assert!(!has_ff(0));
+        assert!(!has_ff(0xFEFE_FEFE_FEFE_FEFE));
+        for byte in 0..8 {
+            assert!(has_ff(0xFF << (8 * byte)), "byte {byte}");
+            assert!(has_ff(0x0102_0304_0506_0708 | 0xFF << (8 * byte)));
+        }
+    }
+
+    #[test]
+    fn extends_like_jpeg() {
+        assert_eq!(extend(0b0, 1), -1);
+        assert_eq!(extend(0b1, 1), 1);
+        assert_eq!(extend(0b011, 3), -4);
+        assert_eq!(extend(0b100, 3), 4);
+        assert_eq!(extend(0, 11), -2047);
+    }
+
+    /// Taking several steps per look-up reads exactly what taking one at a time reads,
+    /// at every quality (the lower, the more short codes, and the more steps per look-up).
+    #[test]
+    fn several_steps_at_once_read_what_one_at_a_time_reads() {
+        let (width, height) = (203, 117);
+        for quality in [20, 50, 75, 90, 100] {
+            let mut bytes = Vec::new();
+            Encoder::new(&mut bytes, quality)
+                .encode(&picture(width, height), width, height, ColorType::Rgb)
+                .expect("encodes");
+            let header = Header::read(&bytes).expect("ours");
+            let mut one_at_a_time = Header::read(&bytes).expect("ours");
+            for table in one_at_a_time.ac_tables.iter_mut().flatten() {
+                table.steps.fill(0);
+            }
+            let read = |header: &Header| {
+                let planes = header.decode_scan(&bytes).ok().expect("reads");
+                header.to_pixels(&planes).expect("converts").pixels
+            };
+            assert_eq!(read(&header), read(&one_at_a_time), "quality {quality}");
+        }
     }
 }
