@@ -44,7 +44,8 @@ use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use workbench::cli;
 use workbench::cli::shutdown;
 use workbench::contract::Thumbnail;
-use workbench::contract::{Image, ImageError, Outcome};
+use workbench::contract::{Image, ImageError, Location, Outcome};
+use workbench::io::Output;
 use workbench::job::Job;
 use workbench::trace::Phase;
 
@@ -52,15 +53,15 @@ use workbench::trace::Phase;
 /// downloads and resizes.
 #[derive(Debug, Clone, clap::Args)]
 struct Flags {
-    /// Threads downloading at once.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
-    download_workers: u16,
+    /// Threads downloading at once [default: 16 from a server, 2 from a folder].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=512))]
+    download_workers: Option<u16>,
     /// Threads resizing at once [default: one per core].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=512))]
     resize_workers: Option<u16>,
-    /// Threads uploading at once.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
-    upload_workers: u16,
+    /// Threads uploading at once [default: 32 to a server, 2 to a folder].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=512))]
+    upload_workers: Option<u16>,
     /// Downloaded images that may wait for a resizer: the bounded channel's capacity.
     #[arg(long, default_value_t = 4)]
     queue: usize,
@@ -93,10 +94,22 @@ struct Uploads<'a> {
 /// Builds the stages, connects them, and collects one outcome per image.
 fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     let stop = job.stop_flag();
-    let resize_workers = flags.resize_workers.map_or_else(
-        || thread::available_parallelism().map_or(1, usize::from),
-        usize::from,
-    );
+    let cores = thread::available_parallelism().map_or(1, usize::from);
+    let resize_workers = flags.resize_workers.map_or(cores, usize::from);
+    // A stage needs as many workers as it has items in hand at once: the rate it must
+    // keep up times the time each item takes (Little's law). A store 50 ms away needs
+    // many, each waiting for its answer; a folder answers in a fraction of a
+    // millisecond, so two keep the resizers fed, and more would only take turns on the
+    // cores with them.
+    let from_folder =
+        (job.images().iter()).all(|image| matches!(image.location, Location::File(_)));
+    let to_folder = matches!(job.spec().output, Output::Folder(_));
+    let download_workers = flags
+        .download_workers
+        .map_or(if from_folder { 2 } else { 16 }, usize::from);
+    let upload_workers = flags
+        .upload_workers
+        .map_or(if to_folder { 2 } else { 32 }, usize::from);
 
     // The work list: every image, queued up front; the channel closes when it is empty.
     let (todo, todo_rx) = unbounded();
@@ -118,7 +131,7 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     let (done, done_rx) = unbounded::<Outcome>();
 
     thread::scope(|s| {
-        for n in 0..usize::from(flags.download_workers) {
+        for n in 0..download_workers {
             let (todo, downloaded, done) = (todo_rx.clone(), downloaded.clone(), done.clone());
             spawn(s, format!("download-{n:02}"), move || {
                 download_stage(job, todo, downloaded, done, stop)
@@ -131,7 +144,7 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
                 resize_stage(job, downloaded, resized, done)
             });
         }
-        for n in 0..usize::from(flags.upload_workers) {
+        for n in 0..upload_workers {
             let (resized, done) = (resized_rx.clone(), done.clone());
             spawn(s, format!("upload-{n:02}"), move || {
                 upload_stage(job, resized, done)

@@ -75,6 +75,17 @@ enum Action {
         #[arg(long, default_value = "5ms", value_parser = parse_duration)]
         latency: Duration,
     },
+    /// Where the CPU step's time goes: the kernel bench's pictures made into thumbnails
+    /// on one thread, the decode, resizes and encodes timed apart (a few seconds), into
+    /// profile.svg and profile.md.
+    Profile {
+        /// The folder the chart and the table go to.
+        #[arg(long, default_value = "reports/local")]
+        out: PathBuf,
+        /// Runs per picture; each piece's median is taken over them.
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+    },
     /// Draw traces (written by any chapter's `--trace`) as a timeline; several are drawn
     /// one under another on one time axis. Or convert one to the Trace Event Format.
     Timeline {
@@ -256,6 +267,7 @@ fn main() -> ExitCode {
             chapters,
             latency,
         }) => measure_growth(&out, &counts, &chapters, latency),
+        Some(Action::Profile { out, rounds }) => profile(&out, rounds),
         Some(Action::Exercises { command }) => {
             let classroom = Workspace::new(env!("CARGO_MANIFEST_DIR"));
             return exercises::command::run(command, &classroom);
@@ -288,6 +300,22 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `workbench profile`: times the CPU step's pieces, prints the table and writes it
+/// with its chart.
+fn profile(out: &Path, rounds: usize) -> Result<()> {
+    let profile = workbench::report::profile::measure(rounds)?;
+    profile.write(out)?;
+    print!("{}", profile.table().markdown());
+    println!(
+        "{} runs per picture, one core: {} and {} in {}",
+        profile.rounds,
+        workbench::report::profile::CHART,
+        workbench::report::profile::TABLE,
+        out.display()
+    );
+    Ok(())
 }
 
 /// `workbench timeline`: draws traces as SVG or HTML, or converts one to the Trace

@@ -86,9 +86,20 @@ pub fn drive(
         deadline: common.deadline,
     };
     let client = HttpClient::new(&http);
-    let listed = setup.source.list(&client)?;
+    // Listing the source and checking the output do not depend on each other: against
+    // a store they are a round trip each, so they are made at once, and the run waits
+    // one latency before its first download instead of two.
+    let (listed, prepared) = std::thread::scope(|s| {
+        let check = s.spawn(|| setup.output.prepare(&client));
+        let listed = setup.source.list(&client);
+        let prepared = check
+            .join()
+            .unwrap_or_else(|_| Err(SetupError::Other("checking the output panicked".into())));
+        (listed, prepared)
+    });
+    let listed = listed?;
+    prepared?;
     let (images, refused) = (listed.images, listed.refused);
-    setup.output.prepare(&client)?;
     let spec = JobSpec {
         sizes: common.sizes.clone(),
         output: setup.output.clone(),

@@ -11,7 +11,10 @@ use crate::platform::write_atomically;
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ImageError> {
     let io = |e: std::io::Error| ImageError::Io(format!("cannot read {}: {e}", path.display()));
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
+    // Room for the whole file at once when its size is known and allowed, instead of a
+    // buffer doubled (and copied) a dozen times on the way to it.
+    let size = file.metadata().map_or(0, |metadata| metadata.len());
+    let mut bytes = Vec::with_capacity(size.min(limit) as usize + 1);
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
         return Err(ImageError::TooLarge { limit });

@@ -252,11 +252,20 @@ fn decode_with_image(
     let icc = decoder.icc_profile().ok().flatten();
     let has_alpha = decoder.color_type().has_alpha();
     let image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
-    let (pixel_type, data) = match has_alpha.then(|| image.to_rgba8()) {
-        Some(rgba) if has_transparency(&rgba) => (PixelType::U8x4, rgba.into_raw()),
-        // An alpha channel that is opaque everywhere (every GIF frame comes as RGBA) is
-        // dropped: the image is opaque, and may become a JPEG.
-        _ => (PixelType::U8x3, image.into_rgb8().into_raw()),
+    // `into_` conversions hand over the decoder's own buffer when it already has the
+    // layout asked for: a full-size image is not copied for nothing.
+    let (pixel_type, data) = if has_alpha {
+        let rgba = image.into_rgba8();
+        if has_transparency(&rgba) {
+            (PixelType::U8x4, rgba.into_raw())
+        } else {
+            // An alpha channel that is opaque everywhere (every GIF frame comes as
+            // RGBA) is dropped: the image is opaque, and may become a JPEG.
+            let opaque = DynamicImage::ImageRgba8(rgba).into_rgb8();
+            (PixelType::U8x3, opaque.into_raw())
+        }
+    } else {
+        (PixelType::U8x3, image.into_rgb8().into_raw())
     };
     let pixels = PixelBuffer::from_vec_u8(width, height, data, pixel_type)
         .map_err(|e| KernelError::Corrupt(format!("truncated pixel data: {e}")))?;

@@ -75,7 +75,7 @@ pub fn thumbnails(
     sizes: &Sizes,
     limits: impl Into<DecodeLimits>,
 ) -> Result<Vec<Thumbnail>, KernelError> {
-    thumbnails_in_steps(bytes, sizes, limits, OutputFormat::Auto, || {})
+    thumbnails_in_steps(bytes, sizes, limits, OutputFormat::Auto, |_| {})
 }
 
 /// [`thumbnails`] in the format `output` chooses.
@@ -85,20 +85,31 @@ pub fn thumbnails_as(
     limits: impl Into<DecodeLimits>,
     output: OutputFormat,
 ) -> Result<Vec<Thumbnail>, KernelError> {
-    thumbnails_in_steps(bytes, sizes, limits, output, || {})
+    thumbnails_in_steps(bytes, sizes, limits, output, |_| {})
 }
 
-/// [`thumbnails_as`], calling `between` after each of its pieces: after the decode, and
-/// after each width is resized and encoded. The result is the same, byte for byte;
-/// `between` only gives the caller a say between pieces (the shared-state chapter's
-/// simulated GIL uses it to let another thread run, the way an interpreter switches
-/// threads between instructions).
+/// A piece of the CPU step, as [`thumbnails_in_steps`] reports it when it is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// The image read into pixels (and its colours converted to sRGB).
+    Decode,
+    /// One thumbnail's pixels resized (and turned upright), by its requested width.
+    Resize(u32),
+    /// One thumbnail encoded, by its requested width.
+    Encode(u32),
+}
+
+/// [`thumbnails_as`], calling `between` after each of its pieces: the decode, then each
+/// width's resize and encode. The result is the same, byte for byte; `between` only
+/// gives the caller a say between pieces (the shared-state chapter's simulated GIL uses
+/// it to let another thread run, the way an interpreter switches threads between
+/// instructions; `workbench profile` times the pieces).
 pub fn thumbnails_in_steps(
     bytes: &[u8],
     sizes: &Sizes,
     limits: impl Into<DecodeLimits>,
     output: OutputFormat,
-    mut between: impl FnMut(),
+    mut between: impl FnMut(Piece),
 ) -> Result<Vec<Thumbnail>, KernelError> {
     let source_format = sniff(bytes)?;
     let decoded = decode::decode(source_format, bytes, sizes, &limits.into())?;
@@ -108,7 +119,7 @@ pub fn thumbnails_in_steps(
     // Colours are converted before resizing: resizing averages pixels, and averages of
     // numbers in two different colour spaces would be neither.
     let mut source = colour::to_srgb(decoded.pixels, decoded.icc.as_deref())?;
-    between();
+    between(Piece::Decode);
     let mut resizer = Resizer::new();
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     // Widest first, and each narrower thumbnail from the one just made: a 64-pixel
@@ -129,6 +140,7 @@ pub fn thumbnails_in_steps(
         // instead of the whole photo.
         let upright = orientation::upright(&resized, decoded.orientation)?;
         // ANCHOR_END: resize_and_turn
+        between(Piece::Resize(widths[i]));
         thumbs[i] = Some(Thumbnail {
             requested_width: widths[i],
             width: upright.width(),
@@ -136,7 +148,7 @@ pub fn thumbnails_in_steps(
             format,
             bytes: encode::encode(format, upright)?,
         });
-        between();
+        between(Piece::Encode(widths[i]));
         source = resized;
     }
     Ok(thumbs.into_iter().flatten().collect())
@@ -152,6 +164,35 @@ mod tests {
         assert_eq!(target_size(1920, 1280, 32), (32, 21));
         assert_eq!(target_size(100, 50, 200), (100, 50));
         assert_eq!(target_size(1000, 1, 10), (10, 1));
+    }
+
+    #[test]
+    fn the_check_points_come_after_the_decode_then_each_width_widest_first() {
+        let mut picture = Vec::new();
+        image::RgbImage::from_fn(300, 200, |x, y| image::Rgb([x as u8, y as u8, 90]))
+            .write_to(&mut std::io::Cursor::new(&mut picture), image::ImageFormat::Png)
+            .unwrap();
+        let sizes: Sizes = "32,200,64".parse().unwrap();
+        let mut pieces = Vec::new();
+        let thumbs =
+            thumbnails_in_steps(&picture, &sizes, DEFAULT_MAX_PIXELS, OutputFormat::Auto, |p| {
+                pieces.push(p)
+            })
+            .unwrap();
+        use Piece::*;
+        let expected = [
+            Decode,
+            Resize(200),
+            Encode(200),
+            Resize(64),
+            Encode(64),
+            Resize(32),
+            Encode(32),
+        ];
+        assert_eq!(pieces, expected);
+        // And the thumbnails are the ones asked for, in the order asked.
+        let widths: Vec<u32> = thumbs.iter().map(|t| t.width).collect();
+        assert_eq!(widths, [32, 200, 64]);
     }
 
     #[test]

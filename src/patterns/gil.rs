@@ -188,7 +188,7 @@ impl Drop for GilHolder<'_> {
 
 // ANCHOR: cpu_under_gil
 /// The CPU step run as "Python code": holding the GIL, and handing it over between the
-/// kernel's pieces (after the decode, after each width) whenever a waiting thread asks.
+/// kernel's pieces (the decode, each resize, each encode) whenever a waiting thread asks.
 ///
 /// The trace shows what really happened: a `resize` span for each stretch the thread
 /// held the GIL, and a `queue_wait` span while it waited to get it back. Without a GIL,
@@ -206,7 +206,7 @@ pub fn thumbnail_holding(
         &spec.sizes,
         spec.decode_limits(),
         spec.format,
-        || {
+        |_piece| {
             if gil.switch_requested() {
                 let waiting_since = trace::now_us();
                 push_span(job, image, Phase::Resize, piece_start, waiting_since);

@@ -323,6 +323,73 @@ pub fn grouped_bars(
     })
 }
 
+/// Horizontal bars made of pieces, one bar per label (top to bottom): each group is one
+/// piece, drawn after the pieces before it in its own colour, with the bar's total
+/// written after it. A linear axis, so that each piece's length is its share.
+pub fn stacked_bars(
+    title: &str,
+    axis: &str,
+    unit: &str,
+    labels: &[String],
+    pieces: &[BarGroup],
+) -> Result<String, ChartError> {
+    let rows = labels.len().max(1);
+    let total = |i: usize| -> f64 {
+        pieces
+            .iter()
+            .filter_map(|p| p.values.get(i).copied().flatten())
+            .sum()
+    };
+    // Room on the right for the total written after the longest bar.
+    let x_max = (0..labels.len()).map(total).fold(1e-9, f64::max) * 1.25;
+    let height = 150 + 36 * rows as u32;
+    svg(title, (WIDTH, height), |root| {
+        let mut chart = row_chart(root, title, axis, x_max, labels)?;
+        let row = |i: usize| rows - 1 - i;
+        let mut start = vec![0.0; labels.len()];
+        for (p, piece) in pieces.iter().enumerate() {
+            let colour = series_colour(p);
+            let mut bars = Vec::new();
+            for (i, value) in piece.values.iter().enumerate() {
+                let (Some(value), Some(from)) = (value, start.get_mut(i)) else {
+                    continue;
+                };
+                let mut rect = Rectangle::new(
+                    [
+                        (*from, SegmentValue::Exact(row(i))),
+                        (*from + value, SegmentValue::Exact(row(i) + 1)),
+                    ],
+                    colour.filled(),
+                );
+                rect.set_margin(6, 6, 0, 0);
+                bars.push(rect);
+                *from += value;
+            }
+            chart
+                .draw_series(bars)?
+                .label(piece.name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
+                });
+        }
+        chart.draw_series((0..labels.len()).map(|i| {
+            Text::new(
+                format!("  {}{unit}", short(total(i))),
+                (total(i), SegmentValue::CenterOf(row(i))),
+                ("sans-serif", LABEL_FONT).into_font(),
+            )
+        }))?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", LABEL_FONT))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })
+}
+
 /// Lines with markers on logarithmic axes (worker counts across, seconds up): each line
 /// has its own colour, marker and dash, so lines lying on top of each other stay apart.
 pub fn lines(

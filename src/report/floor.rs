@@ -11,11 +11,13 @@
 //! ```
 //!
 //! - **start-up**: the process has to start before anything happens.
-//! - **round trips x latency**: no resize can begin before the first download has
-//!   arrived (one latency), and the last upload ends one latency after the last resize.
-//!   The downloads and uploads of all the other images can hide under the resizes, so
-//!   only these two are paid in full. `cpu` reads and writes files (no round trip),
-//!   `io` downloads and writes files (one), `mixed` downloads and uploads (two).
+//! - **round trips x latency**: no download can begin before the listing has named the
+//!   images (one latency), no resize before the first download has arrived (one more),
+//!   and the last upload ends one latency after the last resize. The downloads and
+//!   uploads of all the other images can hide under the resizes, so only these are
+//!   paid in full. `cpu` reads and writes files (no round trip), `io` lists and
+//!   downloads from the store and writes files (two), `mixed` lists, downloads and
+//!   uploads (three).
 //! - **images x cpu step / cores**: the CPU step cannot be overlapped with itself beyond
 //!   the number of cores, and every image needs it once.
 //!
@@ -132,13 +134,13 @@ impl Floor {
     }
 }
 
-/// The round trips to the store that an image needs at the least, and that no overlap
-/// can hide: the first download and the last upload.
+/// The round trips to the store that a batch needs at the least, and that no overlap
+/// can hide: the listing, the first download and the last upload.
 pub fn round_trips(workload: Workload) -> usize {
     match workload {
         Workload::Cpu => 0,
-        Workload::Io => 1,
-        Workload::Mixed => 2,
+        Workload::Io => 2,
+        Workload::Mixed => 3,
     }
 }
 
@@ -247,17 +249,17 @@ mod tests {
     }
 
     #[test]
-    fn io_pays_one_round_trip_and_small_images_leave_the_latency_in_charge() {
+    fn io_pays_the_listing_and_a_download_and_small_images_leave_the_latency_in_charge() {
         let f = floor(Workload::Io, 48, &inputs());
-        assert!(close(f.waiting_s, 0.050));
+        assert!(close(f.waiting_s, 0.100));
         assert!(close(f.computing_s, 48.0 * 0.001 / 2.0));
         assert_eq!(f.limit(), Limit::Latency);
     }
 
     #[test]
-    fn mixed_pays_a_download_and_an_upload() {
+    fn mixed_pays_the_listing_a_download_and_an_upload() {
         let f = floor(Workload::Mixed, 48, &inputs());
-        assert!(close(f.seconds(), 0.020 + 0.100 + 0.240));
+        assert!(close(f.seconds(), 0.020 + 0.150 + 0.240));
         // Twice the cores halve only the CPU term.
         let wider = floor(
             Workload::Mixed,
@@ -267,7 +269,7 @@ mod tests {
                 ..inputs()
             },
         );
-        assert!(close(wider.seconds(), 0.020 + 0.100 + 0.120));
+        assert!(close(wider.seconds(), 0.020 + 0.150 + 0.120));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod floor;
 pub mod growth;
 pub mod html;
 pub mod machine;
+pub mod profile;
 pub mod python;
 pub mod results;
 pub mod section;

@@ -61,7 +61,13 @@ fn bench_inputs(inputs: &Inputs) -> Inputs {
 fn floor_section(report: &Report, inputs: &Inputs) -> Section {
     let mut section = Section::new("floor", "The floor: the best any pattern can do here", 2);
     section.words.push(format!(
-        "The **floor** is the least wall time any pattern could take on this machine:          start-up, plus the round trips to the store that no overlap can hide (the first          download, and the last upload on `mixed`), plus every image's CPU step spread          over the {} cores. A chapter's **wall / floor** says how far it is from that: 1          would be perfect, and what is left above 1 is what a better pattern (or a          cheaper step) could still win. The CPU step per photo is from {}; start-up is          the fastest of a few starts of {} with `--help`.",
+        "The **floor** is the least wall time any pattern could take on this machine: \
+         start-up, plus the round trips to the store that no overlap can hide (the \
+         listing, the first download, and the last upload on `mixed`), plus every image's \
+         CPU step spread over the {} cores. A chapter's **wall / floor** says how far it \
+         is from that: 1 would be perfect, and what is left above 1 is what a better \
+         pattern (or a cheaper step) could still win. The CPU step per photo is from {}; \
+         start-up is the fastest of a few starts of {} with `--help`.",
         inputs.cores,
         inputs.photo_source.describe(),
         chapters::ALL[0].name
@@ -116,7 +122,8 @@ fn floor_section(report: &Report, inputs: &Inputs) -> Section {
     ));
     if report.latency != BENCH_LATENCY && !report.runs.is_empty() {
         section.words.push(format!(
-            "The tour's runs used {:.0} ms of latency; their floor, in the tour's table,              is computed with it.",
+            "The tour's runs used {:.0} ms of latency; their floor, in the tour's table, \
+             is computed with it.",
             report.latency.as_secs_f64() * 1e3
         ));
     }
