@@ -101,8 +101,8 @@ fn thumbnail_all(job: &Job, flags: &Flags) -> Vec<Outcome> {
     // many, each waiting for its answer; a folder answers in a fraction of a
     // millisecond, so two keep the resizers fed, and more would only take turns on the
     // cores with them.
-    let from_folder =
-        (job.images().iter()).all(|image| matches!(image.location, Location::File(_)));
+    let in_folder = |image: &Image| matches!(image.location, Location::File(_));
+    let from_folder = job.images().iter().all(in_folder);
     let to_folder = matches!(job.spec().output, Output::Folder(_));
     let download_workers = flags
         .download_workers

@@ -90,11 +90,17 @@ pub fn drive(
     // a store they are a round trip each, so they are made at once, and the run waits
     // one latency before its first download instead of two.
     let (listed, prepared) = std::thread::scope(|s| {
-        let check = s.spawn(|| setup.output.prepare(&client));
+        let check = std::thread::Builder::new()
+            .name("output-check".into())
+            .spawn_scoped(s, || setup.output.prepare(&client));
         let listed = setup.source.list(&client);
-        let prepared = check
-            .join()
-            .unwrap_or_else(|_| Err(SetupError::Other("checking the output panicked".into())));
+        let prepared = match check {
+            Ok(check) => check
+                .join()
+                .unwrap_or_else(|_| Err(SetupError::Other("checking the output panicked".into()))),
+            // The system gives no thread: check after the listing, on this one.
+            Err(_) => setup.output.prepare(&client),
+        };
         (listed, prepared)
     });
     let listed = listed?;

@@ -170,15 +170,21 @@ mod tests {
     fn the_check_points_come_after_the_decode_then_each_width_widest_first() {
         let mut picture = Vec::new();
         image::RgbImage::from_fn(300, 200, |x, y| image::Rgb([x as u8, y as u8, 90]))
-            .write_to(&mut std::io::Cursor::new(&mut picture), image::ImageFormat::Png)
+            .write_to(
+                &mut std::io::Cursor::new(&mut picture),
+                image::ImageFormat::Png,
+            )
             .unwrap();
         let sizes: Sizes = "32,200,64".parse().unwrap();
         let mut pieces = Vec::new();
-        let thumbs =
-            thumbnails_in_steps(&picture, &sizes, DEFAULT_MAX_PIXELS, OutputFormat::Auto, |p| {
-                pieces.push(p)
-            })
-            .unwrap();
+        let thumbs = thumbnails_in_steps(
+            &picture,
+            &sizes,
+            DEFAULT_MAX_PIXELS,
+            OutputFormat::Auto,
+            |p| pieces.push(p),
+        )
+        .unwrap();
         use Piece::*;
         let expected = [
             Decode,

@@ -299,9 +299,7 @@ pub fn grouped_bars(
                     Some(rect)
                 }))?
                 .label(group.name.clone())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
-                });
+                .legend(square(colour));
         }
         if let Some(at) = reference {
             chart.draw_series(std::iter::once(PathElement::new(
@@ -312,15 +310,28 @@ pub fn grouped_bars(
                 BLACK.stroke_width(1),
             )))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(("sans-serif", LABEL_FONT))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     })
+}
+
+/// Draws the legend of `chart`'s series in a box at `position`.
+fn legend<'a, 'b: 'a, Coords: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Coords>,
+    position: SeriesLabelPosition,
+) -> Result<(), Box<dyn std::error::Error>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(("sans-serif", LABEL_FONT))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// A bar series' mark in the legend: a square of its colour.
+fn square(colour: RGBColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
+    move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
 }
 
 /// Horizontal bars made of pieces, one bar per label (top to bottom): each group is one
@@ -368,9 +379,7 @@ pub fn stacked_bars(
             chart
                 .draw_series(bars)?
                 .label(piece.name.clone())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
-                });
+                .legend(square(colour));
         }
         chart.draw_series((0..labels.len()).map(|i| {
             Text::new(
@@ -379,14 +388,7 @@ pub fn stacked_bars(
                 ("sans-serif", LABEL_FONT).into_font(),
             )
         }))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", LABEL_FONT))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -475,14 +477,7 @@ pub fn lines(
                     .legend(move |at| line_in_legend(at) + Cross::new((11, 0), 5, style)),
             };
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", LABEL_FONT))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 
