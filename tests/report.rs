@@ -355,8 +355,8 @@ fn the_floor_comes_from_the_kernel_bench_and_is_drawn_tabled_and_stored() {
     assert!(text.contains("the kernel bench"), "{text}");
     assert!(text.contains("The floor (red line)"), "{text}");
 
-    // The floor table: one row per workload; mixed pays two round trips of 50 ms more
-    // than cpu, and the CPU steps set both.
+    // The floor table: one row per workload; mixed pays three round trips of 50 ms
+    // more than cpu (the listing, a download, an upload), and the CPU steps set both.
     let floors: Vec<(String, f64)> = csv_column(&out.path().join("floor.csv"), "floor s")
         .into_iter()
         .map(|(w, f)| (w, f.parse().unwrap()))
@@ -365,7 +365,7 @@ fn the_floor_comes_from_the_kernel_bench_and_is_drawn_tabled_and_stored() {
     assert_eq!(names, ["cpu", "io", "mixed"]);
     let (cpu, mixed) = (floors[0].1, floors[2].1);
     assert!((0.24..1.0).contains(&cpu), "{floors:?}");
-    assert!((mixed - cpu - 0.100).abs() < 0.002, "{floors:?}");
+    assert!((mixed - cpu - 0.150).abs() < 0.002, "{floors:?}");
     let set_by = csv_column(&out.path().join("floor.csv"), "set by");
     assert_eq!(set_by[0].1, "the cores");
     assert_eq!(set_by[2].1, "the cores");
