@@ -231,7 +231,12 @@ pub fn measure_one(
         .args(["--count", &plan.count.to_string()])
         .args(["--latency", &format!("{}ms", plan.latency.as_millis())])
         .args(variant)
-        .env("WORKBENCH", std::env::current_exe().unwrap_or_default());
+        // By its name, not as the running executable: `report --bench` may have had
+        // cargo rebuild the binary under this very process, whose own file is then gone.
+        .env(
+            "WORKBENCH",
+            chapters::binary_path("workbench").unwrap_or_default(),
+        );
     let before = children_cpu_seconds();
     let output = command.output().map_err(|e| fail(e.to_string()))?;
     let cpu_s = children_cpu_seconds() - before;
