@@ -3,15 +3,18 @@
 //! with a delay when it failed for a reason that may pass (a 503, a timeout), **in
 //! progress** every third of the ack wait while a long job runs, and nothing at all if
 //! the worker dies: the broker redelivers after the ack wait. (The slots that pull the
-//! jobs are in `worker.rs`.)
+//! jobs are in `worker.rs`; the job's steps and how a result is published, in
+//! `job_work.rs`.)
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::Message;
 use workbench::contract::{ImageError, Outcome};
 use workbench::platform::peak_rss_mb;
 
+use crate::job_work::{
+    Identity, RETRY_DELAY, is_transient, publish_result, say, thumbnail, to_json,
+};
 use crate::queue::{Finished, JobMessage, Lease, Queue, Started, started_subject};
-use crate::worker::{Identity, RETRY_DELAY, is_transient, publish_result, say, thumbnail, to_json};
 
 // ANCHOR: handle
 /// One job, from the broker's message to its answer.

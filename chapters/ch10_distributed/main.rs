@@ -26,8 +26,9 @@
 //! **In `src/`.** The three steps are the job's (`src/job/mod.rs`), as in every chapter,
 //! so the thumbnails are byte-identical to chapter 0's; a worker process dies with the
 //! run that started it (`src/platform/parent.rs`). The broker's side is in this folder:
-//! `queue.rs` (streams, consumer, messages), `enqueue.rs`, `worker.rs` (its slots) and
-//! `answer.rs` (what it answers the broker), `local.rs`.
+//! `queue.rs` (streams, consumer, messages), `enqueue.rs`, `worker.rs` (its slots),
+//! `answer.rs` (what it answers the broker), `job_work.rs` (the work it answers about),
+//! `local.rs`.
 //!
 //! **Run it.**
 //!
@@ -46,6 +47,7 @@
 
 mod answer;
 mod enqueue;
+mod job_work;
 mod local;
 mod queue;
 mod worker;

@@ -8,7 +8,8 @@
 //! holds at most a slot's worth, which the broker hands to someone else.
 //!
 //! What a slot answers the broker for each job is the lesson, and stands in its own
-//! file, `answer.rs`.
+//! file, `answer.rs`; the work it answers about (the job's steps, publishing its result)
+//! is in `job_work.rs`, which both files use.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,21 +17,15 @@ use std::time::Duration;
 use clap::Parser;
 use futures_util::StreamExt;
 use tokio::sync::watch;
-use workbench::contract::ImageError;
-use workbench::io::Output;
 use workbench::io::s3::S3Flags;
-use workbench::job::{Job, JobSpec};
 use workbench::platform::die_with_parent;
-use workbench::trace::set_worker_label;
 
 use crate::answer::handle;
-use crate::queue::{Finished, JobMessage, Lease, Queue, results_subject};
+use crate::job_work::Identity;
+use crate::queue::{Lease, Queue};
 
 /// How long one pull waits for a job before asking again (and checking for a stop).
 const PULL_WAIT: Duration = Duration::from_secs(1);
-
-/// How long a transient failure waits before the broker hands the job out again.
-pub(crate) const RETRY_DELAY: Duration = Duration::from_millis(500);
 
 /// The worker's flags.
 #[derive(Debug, Clone, Parser)]
@@ -59,14 +54,6 @@ pub struct WorkerFlags {
     /// Credentials and endpoint for `s3://` outputs and sources: the worker's own.
     #[command(flatten)]
     s3: S3Flags,
-}
-
-/// Who this worker is, for every job it answers.
-pub(crate) struct Identity {
-    pub(crate) name: String,
-    pub(crate) pid: u32,
-    s3: S3Flags,
-    quiet: bool,
 }
 
 /// Runs the worker until it is told to stop (SIGTERM or Ctrl-C): it then finishes the
@@ -175,70 +162,3 @@ async fn run_slot(
     Ok(())
 }
 // ANCHOR_END: slot
-
-/// The job's three steps, ready to run on a blocking thread: the same `Job` steps as
-/// every chapter, so the same bytes come out. Returns the result and the spans.
-pub(crate) fn thumbnail(
-    message: &JobMessage,
-    identity: &Identity,
-    lane: &str,
-) -> impl FnOnce() -> (Result<Vec<String>, ImageError>, Vec<workbench::trace::Span>) + 'static {
-    let (message, s3, lane) = (message.clone(), identity.s3.clone(), lane.to_string());
-    move || {
-        set_worker_label(lane);
-        let output = match Output::parse(&message.out, &s3) {
-            Ok(output) => output,
-            Err(error) => return (Err(ImageError::Io(error.to_string())), Vec::new()),
-        };
-        let spec = JobSpec {
-            sizes: message.sizes,
-            output,
-            http: message.http,
-            max_pixels: message.max_pixels,
-            max_decoded_bytes: message.max_decoded_bytes,
-            format: message.format,
-        };
-        let job = Job::new(spec, Vec::new(), indicatif::ProgressBar::hidden());
-        let image = &message.image;
-        let result = job
-            .download(image)
-            .and_then(|bytes| job.thumbnail(image, &bytes))
-            .and_then(|thumbs| job.upload(image, &thumbs));
-        (result, job.tracer().spans())
-    }
-}
-
-/// A failure that may pass if the job is tried again later: the server was busy or
-/// unreachable, or did not answer in time. Anything else (not an image, a 404) would
-/// fail the same way every time, so it is the job's final result.
-pub(crate) fn is_transient(error: &ImageError) -> bool {
-    match error {
-        ImageError::Status { status, .. } => *status >= 500 || *status == 429,
-        ImageError::Timeout { .. } | ImageError::Connect(_) => true,
-        _ => false,
-    }
-}
-
-/// Publishes a result to the results stream and waits for the broker to store it.
-pub(crate) async fn publish_result(
-    queue: &Queue,
-    batch: &str,
-    finished: &Finished,
-) -> Result<(), String> {
-    let stored = queue
-        .jetstream
-        .publish(results_subject(batch), to_json(finished).into())
-        .await
-        .map_err(|e| e.to_string())?;
-    stored.await.map(|_| ()).map_err(|e| e.to_string())
-}
-
-pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
-    serde_json::to_vec(value).unwrap_or_default()
-}
-
-pub(crate) fn say(identity: &Identity, line: String) {
-    if !identity.quiet {
-        eprintln!("{line}");
-    }
-}

@@ -25,15 +25,17 @@ use async_nats::jetstream::Message;
 use workbench::contract::{ImageError, Outcome};
 use workbench::platform::peak_rss_mb;
 
-use crate::queue::{Finished, JobMessage, Lease, Queue, Started, started_subject};
-use crate::worker::{
+use crate::job_work::{
     Identity, RETRY_DELAY, is_transient, publish_result, say, thumbnail, to_json,
 };
+use crate::queue::{Finished, JobMessage, Lease, Queue, Started, started_subject};
 
-// The rest of chapter 10, as it is: the enqueuer, the local cluster and the worker's
-// slots. Only the two functions below are this exercise's.
+// The rest of chapter 10, as it is: the enqueuer, the local cluster, the worker's slots
+// and the work on a job. Only the two functions below are this exercise's.
 #[path = "../../chapters/ch10_distributed/enqueue.rs"]
 mod enqueue;
+#[path = "../../chapters/ch10_distributed/job_work.rs"]
+mod job_work;
 #[path = "../../chapters/ch10_distributed/local.rs"]
 mod local;
 #[path = "../../chapters/ch10_distributed/queue.rs"]
