@@ -74,6 +74,8 @@ pub fn drive(
     common: &Common,
     schedule: impl FnOnce(&Job) -> Vec<Outcome>,
 ) -> Result<Summary, SetupError> {
+    // Before the first image: each image then reuses the memory the one before freed.
+    crate::platform::keep_freed_memory();
     // Before anything connects: every HTTPS connection of the run trusts this file.
     if let Some(ca_file) = &common.ca_cert {
         crate::io::tls::trust_also(ca_file).map_err(SetupError::Other)?;

@@ -6,6 +6,7 @@
 //! it. An async client hands the thread back while it waits for the server.
 
 use std::future::Future;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,30 +28,38 @@ use crate::contract::{HttpConfig, ImageError, Location};
 /// clone: clones share one pool of connections.
 #[derive(Clone)]
 pub struct AsyncHttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// For `http://` URLs, which need no certificates.
+    plain: Client<HttpConnector, Full<Bytes>>,
+    /// For `https://` URLs, made on the first one: reading the system's certificates
+    /// takes milliseconds that a run without HTTPS (most runs) need not pay.
+    secure: Arc<OnceLock<Client<HttpsConnector<HttpConnector>, Full<Bytes>>>>,
     config: HttpConfig,
 }
 
 impl AsyncHttpClient {
     /// A client with `config`'s timeouts and limit. Must be used inside a tokio runtime.
     pub fn new(config: &HttpConfig) -> AsyncHttpClient {
-        let mut tcp = HttpConnector::new();
-        tcp.set_connect_timeout(Some(config.timeout));
-        tcp.set_nodelay(true);
-        // The TCP connector must let `https://` through to the TLS layer above it.
-        tcp.enforce_http(false);
-        // TLS wraps TCP: for an `https://` URL the connector runs the handshake on the
-        // new connection, with the trust every client shares; `http://` passes as is.
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*tls::client_config()).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
         AsyncHttpClient {
-            client,
+            plain: Client::builder(TokioExecutor::new()).build(tcp_connector(config)),
+            secure: Arc::new(OnceLock::new()),
             config: *config,
         }
+    }
+
+    /// The client for `https://` URLs: TLS wraps TCP, and the connector runs the
+    /// handshake on each new connection, with the trust every client shares.
+    fn secure(&self) -> &Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
+        self.secure.get_or_init(|| {
+            let mut tcp = tcp_connector(&self.config);
+            // The TCP connector must let `https://` through to the TLS layer above it.
+            tcp.enforce_http(false);
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config((*tls::client_config()).clone())
+                .https_only()
+                .enable_http1()
+                .wrap_connector(tcp);
+            Client::builder(TokioExecutor::new()).build(connector)
+        })
     }
 
     /// GET `url`: the body of a 2xx answer, or the error that names the cause.
@@ -173,10 +182,12 @@ impl AsyncHttpClient {
         let mut url = url.to_string();
         for hops in 0.. {
             let request = build_request(method.clone(), &url, content_type, body.clone())?;
-            let response = self
-                .within(&during, self.client.request(request))
-                .await?
-                .map_err(|e| Failure::transient(connect_or_io(&e, &during)))?;
+            let answer = if tls::is_https(&url) {
+                self.within(&during, self.secure().request(request)).await?
+            } else {
+                self.within(&during, self.plain.request(request)).await?
+            };
+            let response = answer.map_err(|e| Failure::transient(connect_or_io(&e, &during)))?;
             let status = response.status().as_u16();
             let location = response
                 .headers()
@@ -256,6 +267,14 @@ fn build_request(
 
 /// A refused or unreachable server is a connect error; anything else an IO error. The
 /// message includes the causes, which hyper keeps in the error's source chain.
+/// TCP with the connect timeout, and without Nagle's delay on small requests.
+fn tcp_connector(config: &HttpConfig) -> HttpConnector {
+    let mut tcp = HttpConnector::new();
+    tcp.set_connect_timeout(Some(config.timeout));
+    tcp.set_nodelay(true);
+    tcp
+}
+
 fn connect_or_io(error: &hyper_util::client::legacy::Error, during: &str) -> ImageError {
     let mut message = error.to_string();
     let mut cause = std::error::Error::source(error);

@@ -3,6 +3,7 @@
 //! [`tls`](super::tls) trusts, and follows redirects as [`redirect`](super::redirect)
 //! allows.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::contract::{HttpConfig, ImageError, Location};
@@ -12,33 +13,39 @@ use super::file::{read_limited, write_thumbnail};
 use super::retry::{self, Failure};
 use super::{redirect, tls};
 
+/// Open connections kept for later requests: as many as the busiest chapter's threads
+/// use at once by default.
+const IDLE_CONNECTIONS: usize = 64;
+
 /// A blocking HTTP client with timeouts and a body limit, cheap to clone and safe to
 /// share between threads (its connection pool is behind an `Arc`).
 #[derive(Clone)]
 pub struct HttpClient {
-    agent: ureq::Agent,
+    /// For `http://` URLs, which need no certificates.
+    plain: ureq::Agent,
+    /// For `https://` URLs, made on the first one: reading the system's certificates
+    /// takes milliseconds that a run without HTTPS (most runs) need not pay.
+    secure: Arc<OnceLock<ureq::Agent>>,
     config: HttpConfig,
 }
 
 impl HttpClient {
     /// A client with `config`'s timeouts and limit.
     pub fn new(config: &HttpConfig) -> HttpClient {
-        let timeout = Some(config.timeout);
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(timeout)
-            .timeout_recv_response(timeout)
-            .timeout_per_read(timeout)
-            .timeout_per_write(timeout)
-            // Redirects follow the policy all three clients share (see `redirect`),
-            // so ureq hands every 3xx back instead of following it itself.
-            .max_redirects(0)
-            .tls_config(tls_config())
-            .build()
-            .new_agent();
         HttpClient {
-            agent,
+            plain: agent(config, no_certificates()),
+            secure: Arc::new(OnceLock::new()),
             config: *config,
+        }
+    }
+
+    /// The agent that speaks to `url`'s scheme.
+    fn agent(&self, url: &str) -> &ureq::Agent {
+        if tls::is_https(url) {
+            self.secure
+                .get_or_init(|| agent(&self.config, trusted_certificates()))
+        } else {
+            &self.plain
         }
     }
 
@@ -101,7 +108,7 @@ impl HttpClient {
     /// HEAD `url`: whether the server answers at all (any status will do).
     pub fn answers(&self, url: &str) -> Result<(), ImageError> {
         let attempt = |left| match self
-            .agent
+            .agent(url)
             .head(url)
             .config()
             .timeout_global(Some(left))
@@ -171,14 +178,14 @@ impl HttpClient {
             let left = Some(left.saturating_sub(started.elapsed()));
             let sent = match body {
                 None => self
-                    .agent
+                    .agent(&url)
                     .get(&url)
                     .config()
                     .timeout_global(left)
                     .build()
                     .call(),
                 Some((bytes, content_type)) => self
-                    .agent
+                    .agent(&url)
                     .put(&url)
                     .config()
                     .timeout_global(left)
@@ -255,14 +262,44 @@ fn check_status<B>(response: &ureq::http::Response<B>, url: &str) -> Result<(), 
 }
 
 /// HTTPS as every client speaks it: rustls on ring, trusting what [`tls`] trusts.
-fn tls_config() -> ureq::tls::TlsConfig {
+/// A ureq agent with `config`'s timeouts, trusting `roots`.
+fn agent(config: &HttpConfig, roots: ureq::tls::RootCerts) -> ureq::Agent {
+    let timeout = Some(config.timeout);
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .root_certs(roots)
+        .unversioned_rustls_crypto_provider(tls::provider())
+        .build();
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(timeout)
+        .timeout_recv_response(timeout)
+        .timeout_per_read(timeout)
+        .timeout_per_write(timeout)
+        // Redirects follow the policy all three clients share (see `redirect`), so
+        // ureq hands every 3xx back instead of following it itself.
+        .max_redirects(0)
+        // A connection left open after its answer is kept for the next request to the
+        // same store. ureq keeps three per host by default; the chapters' dozens of
+        // threads would then open a new connection (and a new pair of buffers) for
+        // most requests.
+        .max_idle_connections(IDLE_CONNECTIONS)
+        .max_idle_connections_per_host(IDLE_CONNECTIONS)
+        .tls_config(tls)
+        .build()
+        .new_agent()
+}
+
+/// The roots of the agent for `http://`, which never meets a certificate.
+fn no_certificates() -> ureq::tls::RootCerts {
+    ureq::tls::RootCerts::new_with_certs(&[])
+}
+
+/// Every certificate the workbench trusts, as ureq takes them.
+fn trusted_certificates() -> ureq::tls::RootCerts {
     let roots: Vec<ureq::tls::Certificate<'static>> = tls::trusted_certificates()
         .iter()
         .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
         .collect();
-    ureq::tls::TlsConfig::builder()
-        .provider(ureq::tls::TlsProvider::Rustls)
-        .root_certs(ureq::tls::RootCerts::new_with_certs(&roots))
-        .unversioned_rustls_crypto_provider(tls::provider())
-        .build()
+    ureq::tls::RootCerts::new_with_certs(&roots)
 }

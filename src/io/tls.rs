@@ -82,6 +82,12 @@ pub fn trusted_certificates() -> Vec<CertificateDer<'static>> {
     certificates
 }
 
+/// Whether `url` is an `https://` URL, the only kind that needs the certificates.
+pub fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+}
+
 /// The value of [`INHERITED_CA_FILES`] for a worker process this one spawns.
 pub fn for_workers() -> std::ffi::OsString {
     std::env::join_paths(extra_ca_files()).unwrap_or_default()

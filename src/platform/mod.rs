@@ -20,7 +20,7 @@ pub use atomic_file::{check_writable, write_atomically};
 pub use cpu_time::{CpuTime, children_cpu_time};
 pub use load::{kernel_release, load_average};
 pub use machine::{machine_memory_gib, processor_model};
-pub use memory::peak_rss_mb;
+pub use memory::{keep_freed_memory, peak_rss_mb};
 pub use parent::{die_with_parent, leave_stop_signals_to_parent};
 pub use threads::{SchedulerTimes, thread_count};
 

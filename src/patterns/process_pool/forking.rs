@@ -1,4 +1,5 @@
-//! Forking: the only place in the workbench with `unsafe` code.
+//! Forking: with the allocator's setting in `platform`, the only `unsafe` code in the
+//! workbench.
 #![allow(unsafe_code)]
 
 use std::io::{self, Read, Write};
