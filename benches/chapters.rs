@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! cargo bench --bench chapters              # the full run, about 15 minutes
-//! cargo bench --bench chapters -- --test    # every benchmark once, as CI does
+//! cargo test --benches                      # every benchmark once, as CI does
 //! cargo bench --bench chapters -- mixed/    # one group
 //! ```
 //!
