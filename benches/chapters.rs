@@ -4,7 +4,8 @@
 //! per job (chapter 10 against chapter 0 on tiny images).
 //!
 //! Each workload is prepared once per group: its corpus generated (and cached), copied
-//! into a temporary folder and, for `io` and `mixed`, served with 50 ms of latency by
+//! into a temporary folder (in memory where the system has one, see `scratch_folder`)
+//! and, for `io` and `mixed`, served with 50 ms of latency by
 //! `workbench serve`, a process of its own as a real store would be, so that its work
 //! does not run on the chapter's process. The outputs are cleared before every run,
 //! outside the timing. Around every run the bench reads the processor time of the
@@ -103,7 +104,7 @@ impl Prepared {
     /// [`Prepared::new`] with the store answering after `latency`.
     fn with_latency(workload: Workload, images: usize, latency: Duration) -> Prepared {
         let corpus = corpus_folder(&workload.corpus(images)).expect("the corpus generates");
-        let dir = tempfile::tempdir().expect("a temporary folder");
+        let dir = scratch_folder();
         let images_dir = dir.path().join("images");
         copy_folder(&corpus, &images_dir);
         let (source, out, out_dir, store) = match workload {
@@ -164,6 +165,21 @@ impl Prepared {
         );
         elapsed
     }
+}
+
+/// A temporary folder for a workload's images and thumbnails, in memory (`/dev/shm`)
+/// where the system has one. The bench deletes the same hundreds of thumbnails and
+/// writes them again on every run, and on ext4 each new file then searches past every
+/// inode deleted in the last minutes: a cost that grows with the bench's length, which
+/// no single run of a chapter pays, and which would land on the store's share of the
+/// cores.
+fn scratch_folder() -> TempDir {
+    let memory = Path::new("/dev/shm");
+    memory
+        .is_dir()
+        .then(|| tempfile::tempdir_in(memory).ok())
+        .flatten()
+        .unwrap_or_else(|| tempfile::tempdir().expect("a temporary folder"))
 }
 
 fn copy_folder(from: &Path, to: &Path) {

@@ -26,8 +26,8 @@ use workbench::trace::Trace;
 mod report;
 mod runs;
 
-use report::{criterion_folder, measure_growth, report, write_python_comparison, write_report};
-use runs::{backpressure_runs, ensure_chapters_built, prepare_corpora, run_every_chapter, table};
+use report::{finish_report, measure_growth, report, write_python_comparison};
+use runs::{ensure_chapters_built, prepare_corpora, run_every_chapter, table};
 
 #[derive(Parser)]
 #[command(
@@ -455,15 +455,7 @@ fn tour(flags: &RunFlags, out: &Path, criterion: Option<PathBuf>) -> Result<()> 
     );
     let runs = run_every_chapter(flags, out)?;
     println!("{}", table(&runs));
-    let backpressure = backpressure_runs(flags, out)?;
-    let report = write_report(
-        flags,
-        machine,
-        runs,
-        backpressure,
-        &criterion_folder(criterion),
-        out,
-    )?;
+    let report = finish_report(flags, machine, runs, criterion, out)?;
     let example = out.join("traces").join(format!(
         "{}-{}.json",
         chapters::ALL.last().map_or("ch00-sequential", |c| c.name),

@@ -31,6 +31,19 @@ pub(crate) fn report(
     ensure_chapters_built()?;
     let machine = Machine::this();
     let runs = run_every_chapter(flags, out)?;
+    finish_report(flags, machine, runs, criterion, out)?;
+    Ok(())
+}
+
+/// The backpressure runs, then the report on them and on `runs`; the path of
+/// `report.html`.
+pub(crate) fn finish_report(
+    flags: &RunFlags,
+    machine: Machine,
+    runs: Vec<Run>,
+    criterion: Option<PathBuf>,
+    out: &Path,
+) -> Result<PathBuf> {
     let backpressure = backpressure_runs(flags, out)?;
     write_report(
         flags,
@@ -39,12 +52,11 @@ pub(crate) fn report(
         backpressure,
         &criterion_folder(criterion),
         out,
-    )?;
-    Ok(())
+    )
 }
 
 /// Writes the report and says where; returns the path of `report.html`.
-pub(crate) fn write_report(
+fn write_report(
     flags: &RunFlags,
     machine: Machine,
     runs: Vec<Run>,
