@@ -3,7 +3,7 @@
 //! results).
 //!
 //! This file holds the commands and their flags; running the chapters is in `runs.rs`,
-//! the report in `report.rs`. The work itself is the library's (`src/`).
+//! the report in `reporting.rs`. The work itself is the library's (`src/`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,10 +23,10 @@ use workbench::report::python::{Plan, Venv};
 use workbench::report::{Machine, Results, html, timeline};
 use workbench::trace::Trace;
 
-mod report;
+mod reporting;
 mod runs;
 
-use report::{finish_report, measure_growth, report, write_python_comparison};
+use reporting::{finish_report, measure_growth, report, write_python_comparison};
 use runs::{ensure_chapters_built, prepare_corpora, run_every_chapter, table};
 
 #[derive(Parser)]
