@@ -3,8 +3,13 @@
 //! [`tls`](super::tls) trusts, and follows redirects as [`redirect`](super::redirect)
 //! allows.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::contract::{HttpConfig, ImageError, Location};
 
@@ -261,8 +266,8 @@ fn check_status<B>(response: &ureq::http::Response<B>, url: &str) -> Result<(), 
     Err(Failure::status(status, url, retry_after))
 }
 
-/// HTTPS as every client speaks it: rustls on ring, trusting what [`tls`] trusts.
-/// A ureq agent with `config`'s timeouts, trusting `roots`.
+/// A ureq agent with `config`'s timeouts, speaking HTTPS as every client does (rustls
+/// on ring) and trusting `roots`.
 fn agent(config: &HttpConfig, roots: ureq::tls::RootCerts) -> ureq::Agent {
     let timeout = Some(config.timeout);
     let tls = ureq::tls::TlsConfig::builder()
@@ -270,7 +275,7 @@ fn agent(config: &HttpConfig, roots: ureq::tls::RootCerts) -> ureq::Agent {
         .root_certs(roots)
         .unversioned_rustls_crypto_provider(tls::provider())
         .build();
-    ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(timeout)
         .timeout_recv_response(timeout)
@@ -286,8 +291,48 @@ fn agent(config: &HttpConfig, roots: ureq::tls::RootCerts) -> ureq::Agent {
         .max_idle_connections(IDLE_CONNECTIONS)
         .max_idle_connections_per_host(IDLE_CONNECTIONS)
         .tls_config(tls)
-        .build()
-        .new_agent()
+        .build();
+    ureq::Agent::with_parts(
+        config,
+        DefaultConnector::default(),
+        AddressResolver::default(),
+    )
+}
+
+/// Finds the address of a URL's host: at once when the host is an address already (a
+/// store on this machine is `127.0.0.1`), through the system otherwise. ureq's own
+/// resolver asks the system on every request, and on a thread of its own when the
+/// request has a timeout: a thread started and ended for each of a run's hundreds of
+/// requests, most of which then take a pooled connection anyway.
+#[derive(Debug, Default)]
+struct AddressResolver(DefaultResolver);
+
+impl Resolver for AddressResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let address = uri.host().and_then(|host| {
+            // An IPv6 address stands in brackets in a URL: `http://[::1]:8080/`.
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            bare.parse::<IpAddr>().ok()
+        });
+        let port = uri.port_u16().or(match uri.scheme_str() {
+            Some("http") => Some(80),
+            Some("https") => Some(443),
+            _ => None,
+        });
+        match address.zip(port) {
+            Some((ip, port)) => {
+                let mut found = self.empty();
+                found.push(SocketAddr::new(ip, port));
+                Ok(found)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
 }
 
 /// The roots of the agent for `http://`, which never meets a certificate.
@@ -302,4 +347,59 @@ fn trusted_certificates() -> ureq::tls::RootCerts {
         .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
         .collect();
     ureq::tls::RootCerts::new_with_certs(&roots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where `url` points, with `left` to find out.
+    fn resolve_within(url: &str, left: NextTimeout) -> Vec<SocketAddr> {
+        let uri: Uri = url.parse().expect("a URL");
+        let config = ureq::config::Config::default();
+        AddressResolver::default()
+            .resolve(&uri, &config, left)
+            .expect("an address")
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    fn resolve(url: &str) -> Vec<SocketAddr> {
+        resolve_within(url, NextTimeout::default())
+    }
+
+    #[test]
+    fn an_address_in_the_url_is_taken_as_it_stands() {
+        // With no time left, a lookup through the system would time out: an address
+        // needs none.
+        let no_time = NextTimeout {
+            after: ureq::unversioned::transport::time::Duration::Exact(Duration::ZERO),
+            ..NextTimeout::default()
+        };
+        assert_eq!(
+            resolve_within("http://127.0.0.1:8080/a.jpg", no_time),
+            ["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(
+            resolve("http://127.0.0.1:8080/a.jpg"),
+            ["127.0.0.1:8080".parse().unwrap()]
+        );
+        assert_eq!(resolve("http://[::1]/a.jpg"), ["[::1]:80".parse().unwrap()]);
+        assert_eq!(
+            resolve("https://10.0.0.1/a.jpg"),
+            ["10.0.0.1:443".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn a_name_is_asked_of_the_system() {
+        let found = resolve("http://localhost:9/a.jpg");
+        assert!(
+            found
+                .iter()
+                .all(|address| address.ip().is_loopback() && address.port() == 9),
+            "localhost resolved to {found:?}"
+        );
+    }
 }
