@@ -88,3 +88,51 @@ fn without_the_bound_downloads_race_ahead_of_the_resizer() {
         "only {most} images waited at once without the bound"
     );
 }
+
+#[test]
+fn the_biggest_images_are_handed_out_first() {
+    // Two PNGs among JPEGs: named last, but several times the bytes (and the work).
+    let dir = tempfile::tempdir().unwrap();
+    let spec = CorpusSpec {
+        count: 8,
+        png: 2,
+        seed: 3,
+        width: 320,
+        height: 240,
+    };
+    corpus::generate(&spec, dir.path()).unwrap();
+    let mut files: Vec<(u64, String)> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+        .map(|entry| {
+            let size = entry.metadata().unwrap().len();
+            (size, entry.file_name().to_string_lossy().into_owned())
+        })
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    assert!(files[..2].iter().all(|(_, name)| name.ends_with(".png")));
+    let stem = |name: &str| name.rsplit_once('.').unwrap().0.to_string();
+    let biggest_first: Vec<String> = files.iter().map(|(_, name)| stem(name)).collect();
+
+    // One downloader takes the work list in its order: the trace shows the order.
+    let trace_file = tempfile::NamedTempFile::new().unwrap();
+    let flags = [
+        "--trace",
+        trace_file.path().to_str().unwrap(),
+        "--download-workers",
+        "1",
+    ]
+    .map(String::from);
+    let run = common::run_chapter("ch09-pipeline", dir.path().to_str().unwrap(), &flags);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut downloads: Vec<_> = Trace::read(trace_file.path())
+        .unwrap()
+        .spans
+        .into_iter()
+        .filter(|span| span.phase == Phase::Download)
+        .collect();
+    downloads.sort_by_key(|span| span.start_us);
+    let order: Vec<String> = downloads.into_iter().map(|span| span.image).collect();
+    assert_eq!(order, biggest_first);
+}

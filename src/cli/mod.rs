@@ -247,6 +247,7 @@ mod tests {
             location: Location::Url(format!("http://h/{stem}.jpg")),
             source: format!("http://h/{stem}.jpg"),
             stem: stem.into(),
+            size: None,
         };
         let images = [image("a"), image("b")];
         let reported = vec![Outcome {

@@ -23,6 +23,10 @@ pub struct Image {
     pub source: String,
     /// The stem of the thumbnails' names, unique in the batch: `cat` makes `cat_32.jpg`.
     pub stem: String,
+    /// The size in bytes, when the source says it (a folder, nginx's listing and S3 do; a
+    /// URL list does not). A scheduler can start the biggest images first with it.
+    #[serde(default)]
+    pub size: Option<u64>,
 }
 
 impl Image {
@@ -30,6 +34,16 @@ impl Image {
     pub fn label(&self) -> &str {
         &self.stem
     }
+}
+
+/// `images`, biggest first where the source gave sizes; images of unknown size come last,
+/// and images of equal size keep their order. Handed out in this order, the longest pieces
+/// of work start first and the short ones fill the gaps at the end, so no worker is left
+/// alone with one big image that started last (longest job first).
+pub fn largest_first(images: &[Image]) -> Vec<&Image> {
+    let mut order: Vec<&Image> = images.iter().collect();
+    order.sort_by_key(|image| std::cmp::Reverse(image.size));
+    order
 }
 
 /// The name of one thumbnail: `{stem}_{width}.{ext}`, where `width` is the requested width
@@ -90,6 +104,25 @@ fn safe_stem(name: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_biggest_come_first_and_the_unknown_last_in_their_order() {
+        let image = |stem: &str, size: Option<u64>| Image {
+            location: Location::Url(format!("http://h/{stem}.jpg")),
+            source: format!("http://h/{stem}.jpg"),
+            stem: stem.into(),
+            size,
+        };
+        let images = [
+            image("a", None),
+            image("b", Some(10)),
+            image("c", Some(40)),
+            image("d", None),
+            image("e", Some(10)),
+        ];
+        let order: Vec<&str> = largest_first(&images).iter().map(|i| i.label()).collect();
+        assert_eq!(order, ["c", "b", "e", "a", "d"]);
+    }
 
     #[test]
     fn thumbnails_are_named_stem_width_extension() {

@@ -16,7 +16,7 @@ mod summary;
 mod thumbnail;
 
 pub use error::{ImageError, KernelError, SetupError};
-pub use image::{Image, Location, assign_stems, thumbnail_name};
+pub use image::{Image, Location, assign_stems, largest_first, thumbnail_name};
 pub use limits::{DecodeLimits, HttpConfig};
 pub use sizes::Sizes;
 pub use summary::{Failure, Outcome, Skipped, Summary};

@@ -43,6 +43,8 @@ pub struct ListedName {
     pub name: String,
     /// Whether it is a folder (subfolders are not read).
     pub folder: bool,
+    /// The file's size in bytes, when the listing gives it.
+    pub size: Option<u64>,
 }
 
 /// The names in the listing `body` of the prefix `prefix` (a URL ending in `/`), in the
@@ -71,6 +73,7 @@ fn from_nginx(entry: ListingEntry) -> ListedName {
     ListedName {
         folder: entry.kind != "file",
         name: entry.name,
+        size: entry.size,
     }
 }
 
@@ -79,10 +82,12 @@ fn from_name(name: &str) -> ListedName {
         Some(folder) => ListedName {
             name: folder.to_string(),
             folder: true,
+            size: None,
         },
         None => ListedName {
             name: name.to_string(),
             folder: false,
+            size: None,
         },
     }
 }
@@ -149,7 +154,11 @@ fn below(base: &url::Url, href: &str) -> Option<ListedName> {
         return None;
     }
     let name = percent_decode_str(name).decode_utf8_lossy().into_owned();
-    Some(ListedName { name, folder })
+    Some(ListedName {
+        name,
+        folder,
+        size: None,
+    })
 }
 
 /// The `href` of every `<a>` tag of `html`, in order, as the tokenizer decodes them.

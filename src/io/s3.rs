@@ -200,9 +200,9 @@ impl S3Place {
             .to_string())
     }
 
-    /// Every key under the prefix (not below a further `/`), following continuation
-    /// tokens past the service's page size (1,000 keys on AWS).
-    pub fn list(&self, client: &HttpClient) -> Result<Vec<String>, SetupError> {
+    /// Every key under the prefix (not below a further `/`) with its size in bytes,
+    /// following continuation tokens past the service's page size (1,000 keys on AWS).
+    pub fn list(&self, client: &HttpClient) -> Result<Vec<(String, Option<u64>)>, SetupError> {
         self.list_in_pages(client, None)
     }
 
@@ -211,7 +211,7 @@ impl S3Place {
         &self,
         client: &HttpClient,
         page_size: Option<usize>,
-    ) -> Result<Vec<String>, SetupError> {
+    ) -> Result<Vec<(String, Option<u64>)>, SetupError> {
         let (bucket, credentials) = self.bucket_and_credentials().map_err(|e| self.failed(e))?;
         let mut keys = Vec::new();
         let mut token: Option<String> = None;
@@ -229,7 +229,8 @@ impl S3Place {
             let text = String::from_utf8_lossy(&body);
             let page = ListObjectsV2::parse_response(&text)
                 .map_err(|e| self.failed(format!("the listing is not ListObjectsV2 XML: {e}")))?;
-            keys.extend(page.contents.into_iter().map(|object| object.key));
+            let objects = page.contents.into_iter();
+            keys.extend(objects.map(|object| (object.key, object.size)));
             match page.next_continuation_token {
                 Some(next) => token = Some(next),
                 None => return Ok(keys),

@@ -88,12 +88,14 @@ impl Source {
                     location: entry.location,
                     source: entry.source,
                     stem,
+                    size: entry.size,
                 }),
                 Err(why) => refused.push(Outcome {
                     image: Image {
                         location: entry.location,
                         source: entry.source,
                         stem: String::new(),
+                        size: entry.size,
                     },
                     result: Err(ImageError::UnsafeName(why)),
                 }),
@@ -142,6 +144,7 @@ struct Entry {
     location: Location,
     source: String,
     name: String,
+    size: Option<u64>,
 }
 
 /// A listing's images, and the files it passed over with the reason.
@@ -208,15 +211,13 @@ fn folder_entries(dir: &Path) -> Result<Found, String> {
             });
             continue;
         }
-        let location = Location::File(path);
-        take(
-            &mut found,
-            Entry {
-                location,
-                source,
-                name,
-            },
-        );
+        let entry = Entry {
+            location: Location::File(path),
+            source,
+            name,
+            size: item.metadata().ok().map(|meta| meta.len()),
+        };
+        take(&mut found, entry);
     }
     Ok(found.sorted())
 }
@@ -233,6 +234,7 @@ fn url_list_entries(text: &str) -> Result<Vec<Entry>, String> {
             location: Location::Url(line.to_string()),
             source: line.to_string(),
             name,
+            size: None,
         });
     }
     Ok(entries)
@@ -256,7 +258,7 @@ pub fn file_name_of_url(text: &str) -> Result<String, String> {
 /// plain URL, which every chapter's HTTP client can fetch.
 fn s3_entries(place: &S3Place, client: &HttpClient) -> Result<Found, SetupError> {
     let mut found = Found::default();
-    for key in place.list(client)? {
+    for (key, size) in place.list(client)? {
         let name = key.rsplit('/').next().unwrap_or_default().to_string();
         let source = format!("s3://{}/{key}", place.bucket);
         if why_not_an_image(&name).is_some() {
@@ -268,6 +270,7 @@ fn s3_entries(place: &S3Place, client: &HttpClient) -> Result<Found, SetupError>
                     location,
                     source,
                     name,
+                    size,
                 },
             );
             continue;
@@ -277,6 +280,7 @@ fn s3_entries(place: &S3Place, client: &HttpClient) -> Result<Found, SetupError>
             location: Location::Url(url),
             source,
             name,
+            size,
         });
     }
     Ok(found.sorted())
@@ -299,6 +303,7 @@ fn listing_entries(prefix: &str, body: &[u8]) -> Result<Found, String> {
             location: Location::Url(url.clone()),
             source: url,
             name: item.name,
+            size: item.size,
         };
         take(&mut found, entry);
     }
@@ -337,6 +342,12 @@ mod tests {
         let found = listing_entries("http://h/p/", body).unwrap();
         let urls: Vec<&str> = found.entries.iter().map(|e| e.source.as_str()).collect();
         assert_eq!(urls, ["http://h/p/a.jpg", "http://h/p/b.png"]);
+        let sizes: Vec<Option<u64>> = found.entries.iter().map(|e| e.size).collect();
+        assert_eq!(
+            sizes,
+            [None, Some(3)],
+            "the sizes the listing gives are kept"
+        );
         let skipped: Vec<&str> = found.skipped.iter().map(|s| s.source.as_str()).collect();
         assert_eq!(skipped, ["http://h/p/notes.txt", "http://h/p/sub"]);
     }
@@ -351,6 +362,10 @@ mod tests {
         let found = folder_entries(dir.path()).unwrap();
         let names: Vec<&str> = found.entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["a.gif", "b.webp", "c.jpg"]);
+        assert!(
+            found.entries.iter().all(|e| e.size == Some(1)),
+            "sizes come along"
+        );
         let skipped: Vec<(String, &str)> = found
             .skipped
             .iter()

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::{
     DecodeLimits, HttpConfig, Image, ImageError, Outcome, OutputFormat, Sizes, Thumbnail,
+    largest_first,
 };
 use crate::io::{HttpClient, Output};
 use crate::kernel;
@@ -119,6 +120,11 @@ impl Job {
     /// The images to process, in input order.
     pub fn images(&self) -> &[Image] {
         &self.inner.images
+    }
+
+    /// The images, biggest first where the source gave sizes ([`largest_first`]).
+    pub fn images_largest_first(&self) -> Vec<&Image> {
+        largest_first(&self.inner.images)
     }
 
     /// The job as data (for chapters that send work to other processes).

@@ -87,6 +87,7 @@ mod tests {
             location: Location::Url(format!("http://h/{stem}.jpg")),
             source: format!("http://h/{stem}.jpg"),
             stem: stem.into(),
+            size: None,
         }
     }
 

@@ -33,7 +33,7 @@
 //! two cores and blur every chapter's timeline.
 
 use fast_image_resize::images::Image as PixelBuffer;
-use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{FilterType, MulDiv, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
 
 use crate::contract::{DecodeLimits, KernelError, OutputFormat, Sizes, Thumbnail};
@@ -121,7 +121,6 @@ pub fn thumbnails_in_steps(
     let mut source = colour::to_srgb(decoded.pixels, decoded.icc.as_deref())?;
     between(Piece::Decode);
     let mut resizer = Resizer::new();
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     // Widest first, and each narrower thumbnail from the one just made: a 64-pixel
     // thumbnail needs nothing the 200-pixel one lacks, and resizing 200 pixels costs far
     // less than resizing 1920 (a PNG is decoded at its full size).
@@ -132,10 +131,7 @@ pub fn thumbnails_in_steps(
     for i in order {
         // ANCHOR: resize_and_turn
         let (width, height) = resize_target(decoded.orientation, stored, widths[i]);
-        let mut resized = PixelBuffer::new(width, height, source.pixel_type());
-        resizer
-            .resize(&source, &mut resized, &options)
-            .map_err(|e| KernelError::Corrupt(format!("resize failed: {e}")))?;
+        let resized = resize(&mut resizer, &mut source, width, height)?;
         // Turned upright only now, on the thumbnail: a few thousand pixels to move
         // instead of the whole photo.
         let upright = orientation::upright(&resized, decoded.orientation)?;
@@ -154,9 +150,72 @@ pub fn thumbnails_in_steps(
     Ok(thumbs.into_iter().flatten().collect())
 }
 
+/// Resizes `source` to `width` x `height` (Lanczos3). The source may be changed.
+///
+/// In a picture with transparency, each colour must count in proportion to its opacity,
+/// or the colour of invisible pixels bleeds into the edges of visible ones: the colours
+/// are multiplied by their alpha before resizing and divided by it after. The resizer
+/// would multiply them into a copy of the whole picture, 10 MB of fresh memory for a
+/// full-size PNG; here they are multiplied where they are, with the same arithmetic and
+/// the same result. A picture already at the size is copied as it is, untouched.
+fn resize(
+    resizer: &mut Resizer,
+    source: &mut PixelBuffer<'static>,
+    width: u32,
+    height: u32,
+) -> Result<PixelBuffer<'static>, KernelError> {
+    let failed = |e: &dyn std::fmt::Display| KernelError::Corrupt(format!("resize failed: {e}"));
+    let mut resized = PixelBuffer::new(width, height, source.pixel_type());
+    let alpha = MulDiv::default();
+    let weighted = alpha.is_supported(source.pixel_type())
+        && (width, height) != (source.width(), source.height());
+    if weighted {
+        alpha
+            .multiply_alpha_inplace(source)
+            .map_err(|e| failed(&e))?;
+    }
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .use_alpha(false);
+    resizer
+        .resize(source, &mut resized, &options)
+        .map_err(|e| failed(&e))?;
+    if weighted {
+        alpha
+            .divide_alpha_inplace(&mut resized)
+            .map_err(|e| failed(&e))?;
+    }
+    Ok(resized)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fast_image_resize::PixelType;
+
+    #[test]
+    fn transparent_pixels_resize_as_the_resizer_would_on_a_copy() {
+        let (width, height) = (300, 200);
+        let mut seed = 7u32;
+        let rgba: Vec<u8> = (0..width * height * 4)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (seed >> 16) as u8
+            })
+            .collect();
+        let picture =
+            || PixelBuffer::from_vec_u8(width, height, rgba.clone(), PixelType::U8x4).unwrap();
+        for (w, h) in [(100, 67), (300, 200)] {
+            let mut expected = PixelBuffer::new(w, h, PixelType::U8x4);
+            let lanczos =
+                ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+            Resizer::new()
+                .resize(&picture(), &mut expected, &lanczos)
+                .unwrap();
+            let resized = resize(&mut Resizer::new(), &mut picture(), w, h).unwrap();
+            assert_eq!(resized.buffer(), expected.buffer(), "{w}x{h}");
+        }
+    }
 
     #[test]
     fn target_size_keeps_the_aspect_ratio_and_never_upscales() {
