@@ -19,7 +19,9 @@
 //!   downloads from the store and writes files (two), `mixed` lists, downloads and
 //!   uploads (three).
 //! - **images x cpu step / cores**: the CPU step cannot be overlapped with itself beyond
-//!   the number of cores, and every image needs it once.
+//!   the number of cores, and every image needs it once. The step is the corpus's average
+//!   image: its JPEGs and its PNGs each at their own price (a PNG is read whole, several
+//!   times the work of a JPEG read at 1/8 of its size), in their proportion.
 //!
 //! The floor is a lower bound, not a prediction: it leaves out the file system, the
 //! copies, the workers' own start-up. A chapter at 1.2x its floor has little left to win
@@ -39,7 +41,9 @@ use crate::kernel::{DEFAULT_MAX_PIXELS, thumbnails};
 
 /// The kernel benchmark that measures the CPU step on one full-size photo.
 pub const KERNEL_BENCH: &str = "kernel/jpeg_1920x1280_to_32_64_200";
-/// Images the report times itself when the kernel bench has no result, per corpus.
+/// The kernel benchmark that measures the CPU step on one full-size PNG.
+pub const KERNEL_PNG_BENCH: &str = "kernel/png_1920x1280_to_32_64_200";
+/// Images of each format the report times itself when the kernel bench has no result.
 const IMAGES_TIMED: usize = 3;
 /// Process starts timed; the fastest is kept, since the floor is the least it can be.
 const STARTS_TIMED: usize = 5;
@@ -57,10 +61,12 @@ impl CpuSource {
     /// How the report says it.
     pub fn describe(self) -> String {
         match self {
-            CpuSource::KernelBench => format!("the kernel bench ({KERNEL_BENCH})"),
+            CpuSource::KernelBench => {
+                format!("the kernel bench ({KERNEL_BENCH} and {KERNEL_PNG_BENCH})")
+            }
             CpuSource::Timed => format!(
-                "timed by the report on {IMAGES_TIMED} images, one thread \
-                 (run `cargo bench --bench kernel` for criterion's figure)"
+                "timed by the report on {IMAGES_TIMED} JPEGs and {IMAGES_TIMED} PNGs, one \
+                 thread (run `cargo bench --bench kernel` for criterion's figures)"
             ),
         }
     }
@@ -69,11 +75,13 @@ impl CpuSource {
 /// The measured figures the floor is computed from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Inputs {
-    /// The CPU step of one full-size photo (`cpu`, `mixed`) on one core, in seconds.
+    /// The CPU step of the average full-size image (`cpu`, `mixed`) on one core, in
+    /// seconds: the photo corpus's JPEGs and PNGs, each at its price, in their proportion.
     pub photo_cpu_s: f64,
     /// Where that figure came from.
     pub photo_source: CpuSource,
-    /// The CPU step of one small image (`io`) on one core, in seconds (always timed).
+    /// The CPU step of the average small image (`io`) on one core, in seconds (always
+    /// timed).
     pub small_cpu_s: f64,
     /// The cores that can run CPU steps at once.
     pub cores: usize,
@@ -171,9 +179,13 @@ pub fn measure(
     latency: Duration,
     chapter_binary: &Path,
 ) -> Result<Inputs, MeasureError> {
-    let (photo_cpu_s, photo_source) = match bench.get(KERNEL_BENCH) {
-        Some(estimate) => (estimate.median_s, CpuSource::KernelBench),
-        None => (cpu_step(&CorpusSpec::default_photos())?, CpuSource::Timed),
+    let photos = CorpusSpec::default_photos();
+    let (photo_cpu_s, photo_source) = match (bench.get(KERNEL_BENCH), bench.get(KERNEL_PNG_BENCH)) {
+        (Some(jpeg), Some(png)) => (
+            average_step(&photos, jpeg.median_s, png.median_s),
+            CpuSource::KernelBench,
+        ),
+        _ => (cpu_step(&photos)?, CpuSource::Timed),
     };
     Ok(Inputs {
         photo_cpu_s,
@@ -185,11 +197,32 @@ pub fn measure(
     })
 }
 
-/// The median time of the CPU step on the first few JPEGs of `spec`, on this thread.
+/// The CPU step of the average image of `spec`, timed on this thread: the median of its
+/// first few JPEGs and of its last few images, which are its PNGs.
 fn cpu_step(spec: &CorpusSpec) -> Result<f64, MeasureError> {
+    let pngs = spec.png.min(spec.count);
+    let jpegs = 0..(spec.count - pngs).min(IMAGES_TIMED);
+    let jpeg_s = median_step(spec, jpegs)?;
+    if pngs == 0 {
+        return Ok(jpeg_s);
+    }
+    let png_s = median_step(spec, (spec.count - pngs.min(IMAGES_TIMED))..spec.count)?;
+    Ok(average_step(spec, jpeg_s, png_s))
+}
+
+/// The CPU step of the average image of `spec`, whose last `spec.png` images are PNGs,
+/// from the step of one JPEG and of one PNG.
+fn average_step(spec: &CorpusSpec, jpeg_s: f64, png_s: f64) -> f64 {
+    let pngs = spec.png.min(spec.count);
+    let jpegs = spec.count - pngs;
+    (jpegs as f64 * jpeg_s + pngs as f64 * png_s) / spec.count.max(1) as f64
+}
+
+/// The median time of the CPU step on the images `indices` of `spec`, on this thread.
+fn median_step(spec: &CorpusSpec, indices: std::ops::Range<usize>) -> Result<f64, MeasureError> {
     let sizes = Sizes::default();
     let mut times = Vec::new();
-    for index in 0..IMAGES_TIMED.min(spec.count) {
+    for index in indices {
         let bytes = corpus::image_bytes(spec, index).map_err(|e| MeasureError(e.to_string()))?;
         let start = Instant::now();
         thumbnails(&bytes, &sizes, DEFAULT_MAX_PIXELS)
@@ -291,23 +324,31 @@ mod tests {
     #[test]
     fn the_kernel_bench_is_preferred_to_timing_and_a_missing_binary_is_no_start_up() {
         let dir = tempfile::tempdir().unwrap();
-        let new = dir.path().join("kernel/jpeg/new");
-        std::fs::create_dir_all(&new).unwrap();
-        std::fs::write(
-            new.join("benchmark.json"),
-            format!(r#"{{"full_id":"{KERNEL_BENCH}"}}"#),
-        )
-        .unwrap();
-        std::fs::write(
-            new.join("estimates.json"),
-            r#"{"median":{"point_estimate":7e6,"confidence_interval":{"lower_bound":6e6,"upper_bound":8e6}}}"#,
-        )
-        .unwrap();
+        for (folder, id, median_ns) in
+            [("jpeg", KERNEL_BENCH, 7e6), ("png", KERNEL_PNG_BENCH, 31e6)]
+        {
+            let new = dir.path().join("kernel").join(folder).join("new");
+            std::fs::create_dir_all(&new).unwrap();
+            std::fs::write(
+                new.join("benchmark.json"),
+                format!(r#"{{"full_id":"{id}"}}"#),
+            )
+            .unwrap();
+            let estimate = format!(
+                r#"{{"median":{{"point_estimate":{median_ns},"confidence_interval":{{"lower_bound":{median_ns},"upper_bound":{median_ns}}}}}}}"#
+            );
+            std::fs::write(new.join("estimates.json"), estimate).unwrap();
+        }
         let bench = Bench::read(dir.path());
         let nowhere = dir.path().join("no-such-binary");
         let measured = measure(&bench, 2, Duration::from_millis(50), &nowhere).unwrap();
         assert_eq!(measured.photo_source, CpuSource::KernelBench);
-        assert!(close(measured.photo_cpu_s, 0.007));
+        // The photo corpus: 44 JPEGs at 7 ms and 4 PNGs at 31 ms, 9 ms an image.
+        assert!(
+            close(measured.photo_cpu_s, 0.009),
+            "{}",
+            measured.photo_cpu_s
+        );
         assert!(measured.small_cpu_s > 0.0);
         assert!(close(measured.startup_s, 0.0));
         let timed = measure(&Bench::default(), 2, Duration::ZERO, &nowhere).unwrap();

@@ -66,7 +66,8 @@ fn floor_section(report: &Report, inputs: &Inputs) -> Section {
          listing, the first download, and the last upload on `mixed`), plus every image's \
          CPU step spread over the {} cores. A chapter's **wall / floor** says how far it \
          is from that: 1 would be perfect, and what is left above 1 is what a better \
-         pattern (or a cheaper step) could still win. The CPU step per photo is from {}; \
+         pattern (or a cheaper step) could still win. The CPU step is the corpus's average \
+         image, its JPEGs and its PNGs each at its own price, from {}; \
          start-up is the fastest of a few starts of {} with `--help`.",
         inputs.cores,
         inputs.photo_source.describe(),
